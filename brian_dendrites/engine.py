@@ -1,0 +1,503 @@
+"""The engine: the one place that talks to Brian2 devices.
+
+:class:`Simulation` compiles a network once and runs it many times with new
+parameters, inputs, weights and initial state:
+
+- on ``cpp_standalone`` the network is generated and compiled once per
+  *generated code* (a cache directory keyed by a hash of the generated
+  sources, reused across Python sessions); every :meth:`Simulation.run`
+  executes the binary directly with Brian2's ``run_args`` command-line
+  protocol (``group.var=value`` / ``group.var=file``), in its own temporary
+  results directory, and reads the result files back. After building, the
+  engine resets Brian2 to its runtime device, so several compiled networks
+  can live in one Python process and runs can execute in parallel
+  processes.
+- on the runtime targets (``numpy``, ``cython``) the same calls build the
+  objects once, ``store()`` their initial state and ``restore()`` it before
+  every run, so both paths behave identically (used for debugging and for
+  cross-target tests).
+
+Everything a run may change is validated in Python before the run: unknown
+names, wrong units, NaN/inf and wrong sizes raise errors (the standalone
+binary itself silently ignores a wrong-size array for a synapse variable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+from brian2 import (
+    Network,
+    Quantity,
+    TimedArray,
+    defaultclock,
+    get_device,
+    ms,
+    prefs,
+    second,
+    seed as brian_seed,
+    set_device,
+)
+from brian2.core.variables import ArrayVariable, DynamicArrayVariable
+from brian2.devices.device import reset_device
+from brian2.groups.group import Group
+from brian2.monitors import SpikeMonitor, StateMonitor
+from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions, have_same_dimensions
+from brian2.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir"]
+
+#: Brian2 code-generation targets the engine supports.
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+
+def default_cache_dir() -> Path:
+    """Directory holding compiled standalone projects (one per generated code).
+
+    ``$BRIAN_DENDRITES_CACHE`` if set, else ``~/.cache/brian_dendrites``.
+    """
+    env = os.environ.get("BRIAN_DENDRITES_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "brian_dendrites"
+
+
+@dataclass
+class _VarInfo:
+    """What the engine knows about one settable/readable array variable."""
+
+    key: str  # "owner.var"
+    dim: object
+    dtype: np.dtype
+    size: object  # int, or tuple for 2-D monitor arrays
+    dynamic: bool
+    read_only: bool
+    filename: str = ""  # standalone result file name
+    scalar: bool = False
+
+
+class RunResult(Mapping):
+    """Final values of a run: ``'owner.var'`` -> array (SI values, no units).
+
+    Monitor arrays appear under their monitor's name, e.g. ``'mon.t'`` and
+    ``'mon.v'`` (shape ``(n_recorded, n_steps)`` as in Brian2's ``mon.v``).
+    Use :meth:`quantity` for values with units.
+    """
+
+    def __init__(self, values: dict, dims: dict, wall_time: float):
+        self._values = values
+        self._dims = dims
+        #: Wall-clock seconds the run took (for standalone: the binary only).
+        self.wall_time = wall_time
+
+    def __getitem__(self, key):
+        try:
+            return self._values[key]
+        except KeyError:
+            raise KeyError(
+                f"run result has no {key!r}; available: {', '.join(sorted(self._values))}"
+            ) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def quantity(self, key) -> Quantity:
+        """Value of ``key`` with its Brian2 units."""
+        return Quantity(self[key], dim=self._dims[key])
+
+
+def _as_objects(built) -> dict:
+    if isinstance(built, Mapping):
+        objs = dict(built)
+    elif hasattr(built, "objects") and isinstance(built.objects, Mapping):  # a Circuit
+        objs = dict(built.objects)
+    else:
+        raise TypeError(
+            "build must return a mapping name -> Brian2 object (or an object with an "
+            f"'objects' mapping), got {type(built).__name__}"
+        )
+    if not objs:
+        raise ValueError("build returned no objects")
+    return objs
+
+
+class Simulation:
+    """Compile a network once, then run it many times through ``run_args``.
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> dict`` of Brian2 objects (groups, synapses, monitors,
+        ``TimedArray`` inputs), each with a fixed ``name``. It is called once
+        inside the chosen device; it must be pure (no global state).
+    duration : Quantity
+        Simulated time of every run (fixed at build time on
+        ``cpp_standalone``).
+    target : {'numpy', 'cython', 'cpp_standalone'}
+        Brian2 code-generation target.
+    dt : Quantity
+        Simulation time step (``defaultclock.dt`` for this network).
+    seed : int, optional
+        Random seed. On runtime targets it is applied before every run; on
+        ``cpp_standalone`` it is compiled in (same seed, same random numbers
+        on every run).
+    cache_dir : path, optional
+        Where standalone projects are compiled and kept
+        (:func:`default_cache_dir` by default).
+    name : str
+        Label used in cache directory names and messages.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, ms
+    >>> def build():
+    ...     g = NeuronGroup(2, 'dv/dt = (I - v)/tau : 1\\nI : 1 (constant)\\n'
+    ...                        'tau : second (shared, constant)', name='g')
+    ...     g.tau = 10*ms
+    ...     return {'g': g}
+    >>> sim = Simulation(build, duration=50*ms, target='numpy')
+    >>> res = sim.run({'g.I': [1.0, 2.0]})
+    >>> bool(abs(res['g.v'][1] - 2*(1 - 2.718281828**-5)) < 1e-2)
+    True
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], Mapping],
+        duration,
+        target: str = "cpp_standalone",
+        dt=0.1 * ms,
+        seed: int | None = None,
+        cache_dir=None,
+        name: str = "sim",
+    ):
+        if not callable(build):
+            raise TypeError(f"build must be callable, got {type(build).__name__}")
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        for argname, val in (("duration", duration), ("dt", dt)):
+            if not isinstance(val, Quantity) or not have_same_dimensions(val, second):
+                raise DimensionMismatchError(
+                    f"{argname} must be a time (e.g. 100*ms), got {val!r}",
+                    get_dimensions(val), second.dim,
+                )
+            if not np.isfinite(float(val)) or float(val) <= 0:
+                raise ValueError(f"{argname} must be a positive, finite time, got {val!r}")
+        if float(duration) < float(dt):
+            raise ValueError(f"duration ({duration}) must be at least one time step dt ({dt})")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise ValueError(f"name must be alphanumeric (underscores allowed), got {name!r}")
+        self.target = target
+        self.duration = duration
+        self.dt = dt
+        self.seed = seed
+        self.name = name
+        self.n_steps = int(round(float(duration) / float(dt)))
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.build_time = 0.0
+        self.project_dir: Path | None = None
+        self._vars: dict[str, _VarInfo] = {}
+        self._timed: dict[str, tuple] = {}  # name -> (shape, dtype, dim)
+        if target == "cpp_standalone":
+            self._build_standalone(build)
+        else:
+            self._build_runtime(build)
+
+    # ------------------------------------------------------------------ build
+    def _collect(self, objects):
+        """Record every array variable of the groups and monitors."""
+        for obj in objects.values():
+            if isinstance(obj, TimedArray):
+                self._timed[obj.name] = (obj.values.shape, obj.values.dtype,
+                                         get_dimensions(obj.values) if isinstance(obj.values, Quantity) else obj.dim)
+                continue
+            if not isinstance(obj, (Group, StateMonitor, SpikeMonitor)):
+                continue
+            for vname, var in obj.variables.items():
+                if not isinstance(var, ArrayVariable) or vname.startswith("_"):
+                    continue
+                if var.owner is None or var.owner.name != obj.name:
+                    continue
+                key = f"{obj.name}.{vname}"
+                size = var.size
+                self._vars[key] = _VarInfo(
+                    key=key,
+                    dim=var.dim,
+                    dtype=np.dtype(var.dtype),
+                    size=size,
+                    dynamic=isinstance(var, DynamicArrayVariable),
+                    read_only=bool(var.read_only) or isinstance(obj, (StateMonitor, SpikeMonitor)),
+                    scalar=bool(var.scalar),
+                )
+
+    def _build_runtime(self, build):
+        t0 = time.perf_counter()
+        with self._runtime_context():
+            objs = _as_objects(build())
+            self._objects = objs
+            self._net = Network([o for o in objs.values() if not isinstance(o, TimedArray)])
+            self._net.store("initial")
+            self._timed_initial = {
+                k: np.array(o.values, copy=True)
+                for k, o in objs.items()
+                if isinstance(o, TimedArray)
+            }
+            self._collect(objs)
+        self.build_time = time.perf_counter() - t0
+
+    @contextlib.contextmanager
+    def _runtime_context(self):
+        old_target = prefs.codegen.target
+        old_dt = defaultclock.dt
+        prefs.codegen.target = self.target
+        defaultclock.dt = self.dt
+        try:
+            yield
+        finally:
+            prefs.codegen.target = old_target
+            defaultclock.dt = old_dt
+
+    def _build_standalone(self, build):
+        from brian2.devices.cpp_standalone.device import get_compiler_and_args
+        from brian2.utils.filelock import FileLock
+
+        t0 = time.perf_counter()
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{self.name}_gen_", dir=self.cache_dir))
+        old_dt = defaultclock.dt
+        try:
+            set_device("cpp_standalone", directory=str(staging), build_on_run=False)
+            device = get_device()
+            device.reinit()
+            device.activate(directory=str(staging), build_on_run=False)
+            defaultclock.dt = self.dt
+            if self.seed is not None:
+                brian_seed(int(self.seed))
+            objs = _as_objects(build())
+            net = Network([o for o in objs.values() if not isinstance(o, TimedArray)])
+            net.run(self.duration, namespace=_namespace(objs))
+            device.build(directory=str(staging), compile=False, run=False, with_output=False)
+            self._collect(objs)
+            for info in self._vars.values():
+                owner = objs[info.key.split(".", 1)[0]]
+                var = owner.variables[info.key.split(".", 1)[1]]
+                info.filename = device.get_array_filename(var)
+            digest = _hash_project(staging)
+            final = self.cache_dir / f"{self.name}_{digest[:16]}"
+            with FileLock(str(final) + ".lock"):
+                if not (final / "main").exists():
+                    if final.exists():
+                        shutil.rmtree(final)
+                    shutil.copytree(staging, final)
+                    compiler, _ = get_compiler_and_args()
+                    device.compile_source(str(final), compiler, debug=False, clean=False)
+                    logger.info(f"compiled standalone project {final}")
+                else:
+                    logger.debug(f"reusing compiled standalone project {final}")
+            self.project_dir = final
+        finally:
+            defaultclock.dt = old_dt
+            shutil.rmtree(staging, ignore_errors=True)
+            device = get_device()
+            device.reinit()
+            reset_device("runtime")
+        if not (self.project_dir / "main").exists():
+            raise RuntimeError(f"compilation failed in {self.project_dir}")
+        self.build_time = time.perf_counter() - t0
+
+    # ------------------------------------------------------------ run inputs
+    @property
+    def variables(self) -> list:
+        """Names of all variables (``'owner.var'``) a run reads or may set."""
+        return sorted(self._vars) + sorted(f"{k}.values" for k in self._timed)
+
+    def _unknown(self, key):
+        import difflib
+
+        names = self.variables
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"unknown variable {key!r}.{hint} Settable: {', '.join(n for n in names if n in self._settable())}"
+
+    def _settable(self):
+        out = {k for k, v in self._vars.items() if not v.read_only}
+        out |= {f"{k}.values" for k in self._timed}
+        return out
+
+    def check_values(self, values: Mapping) -> dict:
+        """Validate values for a run; return ``key -> numpy array`` (SI units).
+
+        Keys are ``'group.var'`` or ``'timedarray.values'``. A scalar applies
+        to every element; an array must have exactly the variable's size.
+        """
+        if values is None:
+            return {}
+        if not isinstance(values, Mapping):
+            raise TypeError(f"values must be a mapping 'group.var' -> value, got {type(values).__name__}")
+        out = {}
+        for key, val in values.items():
+            if not isinstance(key, str):
+                raise TypeError(f"values: keys must be strings like 'group.var', got {key!r}")
+            if key.endswith(".values") and key[: -len(".values")] in self._timed:
+                shape, dtype, dim = self._timed[key[: -len(".values")]]
+                expected_size = shape
+            elif key in self._vars:
+                info = self._vars[key]
+                if info.read_only:
+                    raise ValueError(f"values: {key!r} is read-only (a monitor or internal variable)")
+                dim, dtype = info.dim, info.dtype
+                expected_size = None if info.scalar else info.size
+            else:
+                raise KeyError(self._unknown(key))
+            if not have_same_dimensions(val, Quantity(1, dim=dim)):
+                raise DimensionMismatchError(
+                    f"values[{key!r}] has wrong units: expected {Quantity(1, dim=dim).dim!r}, got {val!r}",
+                    get_dimensions(val), dim,
+                )
+            arr = np.asarray(val, dtype=float)
+            if arr.size == 0:
+                raise ValueError(f"values[{key!r}] is empty")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"values[{key!r}] contains NaN or infinite values")
+            if arr.ndim != 0 and arr.size != 1:
+                if isinstance(expected_size, tuple):
+                    if arr.shape != expected_size:
+                        raise ValueError(
+                            f"values[{key!r}] must have shape {expected_size}, got {arr.shape}"
+                        )
+                elif expected_size is None:
+                    raise ValueError(f"values[{key!r}] is a shared variable: give one value, got shape {arr.shape}")
+                elif arr.ndim != 1 or arr.size != expected_size:
+                    raise ValueError(
+                        f"values[{key!r}] must be a scalar or have {expected_size} elements "
+                        f"(one per element of {key.split('.')[0]}), got shape {arr.shape}"
+                    )
+            out[key] = arr.astype(dtype, copy=False)
+        return out
+
+    # ------------------------------------------------------------------ runs
+    def run(self, values: Mapping | None = None, read=None) -> RunResult:
+        """Run the network once from its initial state with new values.
+
+        Parameters
+        ----------
+        values : mapping, optional
+            ``'group.var'`` (parameters, weights, initial state) or
+            ``'timedarray.values'`` -> value (Quantity, array or number).
+        read : iterable of str, optional
+            Which variables to return (default: all).
+
+        Returns
+        -------
+        RunResult
+        """
+        checked = self.check_values(values)
+        keys = self._read_keys(read)
+        if self.target == "cpp_standalone":
+            return self._run_standalone(checked, keys)
+        return self._run_runtime(checked, keys)
+
+    def _read_keys(self, read):
+        if read is None:
+            return sorted(self._vars)
+        keys = [read] if isinstance(read, str) else list(read)
+        for k in keys:
+            if k not in self._vars:
+                raise KeyError(self._unknown(k))
+        return keys
+
+    def _run_runtime(self, checked, keys):
+        with self._runtime_context():
+            self._net.restore("initial")
+            for name, initial in self._timed_initial.items():
+                self._objects[name].values[:] = initial
+            for key, arr in checked.items():
+                owner, var = key.split(".", 1)
+                obj = self._objects[owner]
+                if isinstance(obj, TimedArray):
+                    obj.values[:] = arr
+                else:
+                    view = obj.variables[var].get_addressable_value(var, obj)
+                    view.set_item(slice(None), arr if arr.size > 1 else arr.item(), level=1)
+            if self.seed is not None:
+                brian_seed(int(self.seed))
+            t0 = time.perf_counter()
+            self._net.run(self.duration, namespace=_namespace(self._objects))
+            wall = time.perf_counter() - t0
+            out = {}
+            for key in keys:
+                owner, var = key.split(".", 1)
+                obj = self._objects[owner]
+                data = np.array(obj.variables[var].get_value(), copy=True)
+                if data.ndim == 2:  # monitor arrays as Brian2 shows them: (n_recorded, n_steps)
+                    data = data.T.copy()
+                out[key] = data
+        return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
+
+    def _run_standalone(self, checked, keys):
+        rundir = Path(tempfile.mkdtemp(prefix="run_", dir=self.project_dir))
+        try:
+            args = [str(self.project_dir / "main"), "--results_dir", str(rundir / "results") + os.sep]
+            (rundir / "results").mkdir()
+            for key, arr in checked.items():
+                if arr.size == 1:
+                    args.append(f"{key}={arr.item()!r}")
+                else:
+                    fname = rundir / f"{key}.dat"
+                    np.ascontiguousarray(arr).tofile(fname)
+                    args.append(f"{key}={fname}")
+            t0 = time.perf_counter()
+            proc = subprocess.run(args, cwd=self.project_dir, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0 or "rror" in proc.stderr:
+                raise RuntimeError(
+                    f"standalone run failed (exit {proc.returncode}) in {self.project_dir}:\n"
+                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+                )
+            out = {}
+            for key in keys:
+                info = self._vars[key]
+                data = np.fromfile(rundir / "results" / info.filename, dtype=info.dtype)
+                if isinstance(info.size, tuple) and len(info.size) == 2:
+                    n_cols = info.size[1]
+                    data = data.reshape((-1, n_cols)) if n_cols else data.reshape((0, 0))
+                    # Brian2 exposes monitor arrays as (n_recorded, n_steps)
+                    data = data.T.copy()
+                out[key] = data
+        finally:
+            shutil.rmtree(rundir, ignore_errors=True)
+        return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
+
+
+def _namespace(objects) -> dict:
+    """The run namespace: the build's TimedArrays, nothing else (no globals)."""
+    return {o.name: o for o in objects.values() if isinstance(o, TimedArray)}
+
+
+def _hash_project(directory: Path) -> str:
+    """Hash of the generated sources and static data of a standalone project."""
+    h = hashlib.sha256()
+    import brian2
+
+    h.update(brian2.__version__.encode())
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in {".cpp", ".h", ".txt", ".dat", ""} or path.name == "makefile":
+            if path.is_file() and "results" not in path.parts:
+                h.update(str(path.relative_to(directory)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()

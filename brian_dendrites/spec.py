@@ -1,0 +1,495 @@
+"""Model specifications: Brian2 equation strings plus validated parameters.
+
+A :class:`NeuronModel` or :class:`SynapseModel` is the readable text that is
+simulated (Brian2 equations with units) together with its documented default
+parameters. Every parameter is declared in the generated equations as a
+``(constant)`` or ``(shared, constant)`` *variable*, never as a namespace
+constant, so that a compiled ``cpp_standalone`` binary can change it through
+``run_args`` without being rebuilt.
+
+Per-neuron quantities that synapses read (rates, learning signals) are plain
+variables updated once per time step by ``run_regularly`` operations with an
+explicit ``when``/``order`` (see :class:`Update`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Mapping
+
+import numpy as np
+from brian2 import (
+    DimensionMismatchError,
+    Equations,
+    NeuronGroup,
+    Quantity,
+    Synapses,
+    get_dimensions,
+    have_same_dimensions,
+)
+from brian2.units.fundamentalunits import get_unit
+from brian2.utils.stringtools import word_substitute
+
+__all__ = [
+    "Param",
+    "Update",
+    "NeuronModel",
+    "SynapseModel",
+    "substitute_expression",
+]
+
+_BOUNDS = (None, "positive", "nonnegative", "probability")
+
+
+def _unit_string(dim) -> str:
+    """Brian2 unit name used in equations for a dimension (``'1'`` if none)."""
+    unit = get_unit(dim)
+    name = repr(unit) if not unit.is_dimensionless else "1"
+    return name
+
+
+def _parse_unit(text: str):
+    """Evaluate a unit string such as ``'1/mV'`` with Brian2's unit names."""
+    import brian2.units as units
+
+    namespace = {k: getattr(units, k) for k in dir(units) if not k.startswith("_")}
+    try:
+        return eval(text, {"__builtins__": {}}, namespace)  # noqa: S307 - unit names only
+    except Exception as exc:
+        raise ValueError(f"cannot parse unit string {text!r}: {exc}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A model parameter: a named, documented, unit-checked default value.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in the equations.
+    default : Quantity or float
+        Default value; its physical dimensions define the parameter's unit.
+    doc : str
+        One-line description (what it is, where it comes from).
+    bounds : {None, 'positive', 'nonnegative', 'probability'}
+        Constraint checked on every new value (time constants and
+        capacitances are ``'positive'``, conductances ``'nonnegative'``).
+    shared : bool
+        Declared ``(shared, constant)`` (one value per group) if True,
+        ``(constant)`` (one value per neuron or synapse) otherwise.
+    unit : str, optional
+        Unit as written in the equations (e.g. ``'1/mV'``); by default the
+        base unit Brian2 derives from ``default``.
+    """
+
+    name: str
+    default: object
+    doc: str = ""
+    bounds: str | None = None
+    shared: bool = True
+    unit: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"Param name must be an identifier, got {self.name!r}")
+        if self.bounds not in _BOUNDS:
+            raise ValueError(
+                f"Param {self.name!r}: bounds must be one of {_BOUNDS}, got {self.bounds!r}"
+            )
+        self.check(self.default)
+        if self.unit is not None and not have_same_dimensions(
+            _parse_unit(self.unit), self.default
+        ):
+            raise DimensionMismatchError(
+                f"Param {self.name!r}: unit {self.unit!r} does not match the default "
+                f"{self.default!r}"
+            )
+
+    @property
+    def dim(self):
+        """Physical dimensions of the parameter."""
+        return get_dimensions(self.default)
+
+    @property
+    def unit_string(self) -> str:
+        """Unit as written in the generated Brian2 equations."""
+        return self.unit if self.unit is not None else _unit_string(self.dim)
+
+    def declaration(self) -> str:
+        """Brian2 equation line declaring the parameter as a constant variable."""
+        flags = "shared, constant" if self.shared else "constant"
+        return f"{self.name} : {self.unit_string} ({flags})"
+
+    def check(self, value, owner: str = "") -> object:
+        """Validate a new value for this parameter and return it.
+
+        Raises
+        ------
+        DimensionMismatchError
+            If the value's units differ from the default's.
+        ValueError
+            If the value is NaN/inf or violates ``bounds``.
+        """
+        where = f"{owner}: " if owner else ""
+        if isinstance(value, str) or not (
+            isinstance(value, (numbers.Number, Quantity, np.ndarray))
+        ):
+            raise TypeError(
+                f"{where}parameter {self.name!r} must be a number or a Brian2 "
+                f"quantity in {self.unit_string}, got {type(value).__name__}"
+            )
+        if not have_same_dimensions(value, self.default):
+            raise DimensionMismatchError(
+                f"{where}parameter {self.name!r} must have units of {self.unit_string}, "
+                f"got {value!r}",
+                get_dimensions(value),
+                self.dim,
+            )
+        arr = np.asarray(value, dtype=float)
+        if self.shared and arr.ndim != 0:
+            raise ValueError(
+                f"{where}parameter {self.name!r} is shared (one value per group); "
+                f"got an array of shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{where}parameter {self.name!r} must be finite, got {value!r}")
+        if self.bounds == "positive" and np.any(arr <= 0):
+            raise ValueError(f"{where}parameter {self.name!r} must be > 0, got {value!r}")
+        if self.bounds == "nonnegative" and np.any(arr < 0):
+            raise ValueError(f"{where}parameter {self.name!r} must be >= 0, got {value!r}")
+        if self.bounds == "probability" and np.any((arr < 0) | (arr > 1)):
+            raise ValueError(
+                f"{where}parameter {self.name!r} must lie in [0, 1], got {value!r}"
+            )
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """A per-step assignment of neuron (or synapse) variables.
+
+    Installed as ``group.run_regularly(code, when=when, order=order)`` so the
+    quantity is computed once per step and then read by synapses as a plain
+    variable.
+    """
+
+    code: str
+    when: str = "start"
+    order: float = 0
+    name: str = ""
+
+
+def substitute_expression(expr: str, **names: str) -> str:
+    """Replace whole identifiers in a Brian2 expression.
+
+    Uses Brian2's own word substitution (the mechanism behind
+    ``Equations(eqs, old='new')``), so ``x`` in ``exp(x)`` is replaced but
+    ``exp`` is untouched.
+
+    Examples
+    --------
+    >>> substitute_expression('1/(1 + exp(-x))', x='u')
+    '1/(1 + exp(-u))'
+    """
+    for key, val in names.items():
+        if not key.isidentifier():
+            raise ValueError(f"substitute_expression: {key!r} is not an identifier")
+        if not isinstance(val, str):
+            raise TypeError(f"substitute_expression: value for {key!r} must be a string")
+    return word_substitute(expr, {k: f"({v})" if not v.isidentifier() else v for k, v in names.items()})
+
+
+class _Model:
+    """Common machinery of neuron and synapse specifications."""
+
+    kind = "model"
+
+    def __init__(self, name, equations, params=(), updates=(), reference="", doc=""):
+        if not isinstance(name, str) or not name:
+            raise ValueError("name must be a non-empty string")
+        if not isinstance(equations, str):
+            raise TypeError(f"{name}: equations must be a Brian2 equation string")
+        self.name = name
+        self.equations = equations.strip("\n")
+        params = list(params)
+        seen = set()
+        for p in params:
+            if not isinstance(p, Param):
+                raise TypeError(f"{name}: params must be Param objects, got {p!r}")
+            if p.name in seen:
+                raise ValueError(f"{name}: parameter {p.name!r} declared twice")
+            seen.add(p.name)
+        self._params = {p.name: p for p in params}
+        self._values = {p.name: p.default for p in params}
+        self.updates = tuple(updates)
+        for u in self.updates:
+            if not isinstance(u, Update):
+                raise TypeError(f"{name}: updates must be Update objects, got {u!r}")
+        self.reference = reference
+        self.doc = doc
+        # Parse once so that errors in the model text show up at definition time.
+        self.to_equations()
+
+    # -- parameters -------------------------------------------------------------
+    @property
+    def params(self) -> Mapping[str, Param]:
+        """Parameter declarations (name -> :class:`Param`)."""
+        return dict(self._params)
+
+    @property
+    def values(self) -> dict:
+        """Current parameter values (name -> value)."""
+        return dict(self._values)
+
+    def __getitem__(self, name):
+        if name not in self._values:
+            raise KeyError(self._unknown(name))
+        return self._values[name]
+
+    def _unknown(self, name) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), self._values, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return (
+            f"{self.kind} {self.name!r} has no parameter {name!r}.{hint} "
+            f"Known parameters: {', '.join(sorted(self._values))}"
+        )
+
+    def check_values(self, values: Mapping) -> dict:
+        """Validate a mapping of parameter values; return it as a dict."""
+        if not isinstance(values, Mapping):
+            raise TypeError(f"{self.name}: parameter values must be a mapping")
+        out = {}
+        for key, val in values.items():
+            if key not in self._params:
+                raise KeyError(self._unknown(key))
+            out[key] = self._params[key].check(val, owner=f"{self.kind} {self.name!r}")
+        return out
+
+    def with_params(self, **values):
+        """Return a copy with new default parameter values.
+
+        Raises
+        ------
+        KeyError
+            For an unknown parameter name (the message lists the known ones).
+        DimensionMismatchError
+            For a value with the wrong units.
+        ValueError
+            For NaN/inf or a value outside the parameter's bounds (e.g. a
+            negative time constant).
+        """
+        checked = self.check_values(values)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._values = {**self._values, **checked}
+        return new
+
+    # -- text -------------------------------------------------------------------
+    def equations_text(self) -> str:
+        """The full Brian2 equations: model text plus parameter declarations."""
+        lines = [self.equations]
+        if self._params:
+            lines.append("# parameters (constant variables: changeable via run_args)")
+            lines.extend(p.declaration() for p in self._params.values())
+        return "\n".join(lines)
+
+    def to_equations(self, **substitutions) -> Equations:
+        """Brian2 :class:`~brian2.Equations` object (optionally with renamings)."""
+        try:
+            return Equations(self.equations_text(), **substitutions)
+        except Exception as exc:  # pragma: no cover - message enrichment only
+            raise type(exc)(f"{self.kind} {self.name!r}: {exc}") from exc
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    def __str__(self):
+        head = f"{type(self).__name__} {self.name!r}"
+        if self.reference:
+            head += f"  [{self.reference}]"
+        body = [head, self.equations_text()]
+        for u in self.updates:
+            body.append(f"# every step ({u.when}, order {u.order}): {u.code}")
+        vals = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        if vals:
+            body.append(f"# values: {vals}")
+        return "\n".join(body)
+
+    def _repr_latex_(self):
+        return self.to_equations()._repr_latex_()
+
+    def _install(self, obj, overrides):
+        values = {**self._values, **self.check_values(overrides)}
+        for key, val in values.items():
+            setattr(obj, key, val)
+        for k, u in enumerate(self.updates):
+            obj.run_regularly(
+                u.code,
+                when=u.when,
+                order=u.order + (obj.order if u.when == "groups" else 0),
+                name=f"{obj.name}_{u.name or 'update'}_{k}",
+            )
+        return obj
+
+
+class NeuronModel(_Model):
+    """A neuron (compartment) model: equations, parameters, per-step updates.
+
+    Parameters
+    ----------
+    name : str
+        Model name (used for group names and in error messages).
+    equations : str
+        Brian2 equations *without* the parameter declarations (added from
+        ``params``).
+    params : sequence of Param
+        Documented parameters with defaults.
+    updates : sequence of Update
+        Per-step assignments (rates, learning signals), each installed with
+        ``run_regularly`` at an explicit ``when``/``order``.
+    threshold, reset, refractory : str or Quantity, optional
+        Passed to :class:`~brian2.NeuronGroup`.
+    method : str
+        Integration method (default ``'euler'``: the reference NumPy
+        implementations use explicit Euler, so results agree step for step).
+    reference : str
+        Paper and equation numbers the model implements.
+    """
+
+    kind = "neuron model"
+
+    def __init__(
+        self,
+        name,
+        equations,
+        params=(),
+        updates=(),
+        threshold=None,
+        reset=None,
+        refractory=False,
+        method="euler",
+        reference="",
+        doc="",
+    ):
+        self.threshold = threshold
+        self.reset = reset
+        self.refractory = refractory
+        self.method = method
+        super().__init__(name, equations, params, updates, reference, doc)
+
+    def make_group(self, N, name=None, dt=None, order=0, **values) -> NeuronGroup:
+        """Create a :class:`~brian2.NeuronGroup` of ``N`` neurons of this model.
+
+        Parameters
+        ----------
+        N : int
+            Number of neurons (>= 1).
+        name : str, optional
+            Group name (default: the model name, made unique by Brian2).
+        dt : Quantity, optional
+            Time step of the group's clock (default: ``defaultclock``).
+        order : int
+            Scheduling order within the ``groups`` slot (default 0).
+        **values
+            Parameter values overriding the defaults for this group.
+        """
+        if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:
+            raise ValueError(f"N must be a positive integer, got {N!r}")
+        values = self.check_values(values)
+        group = NeuronGroup(
+            int(N),
+            self.to_equations(),
+            threshold=self.threshold,
+            reset=self.reset,
+            refractory=self.refractory,
+            method=self.method,
+            name=name or f"{self.name}*",
+            dt=dt,
+            order=order,
+        )
+        return self._install(group, values)
+
+
+class SynapseModel(_Model):
+    """A synapse model: plasticity equations, pathway (summed) target, events.
+
+    Parameters
+    ----------
+    name : str
+        Model name.
+    equations : str
+        Brian2 Synapses model string without parameter declarations; it may
+        contain one ``(summed)`` line writing the pathway's postsynaptic
+        input variable.
+    params : sequence of Param
+        Documented parameters with defaults (declared per synapse group).
+    on_pre, on_post : str, optional
+        Event code.
+    method : str
+        Integration method for clock-driven variables.
+    """
+
+    kind = "synapse model"
+
+    def __init__(
+        self,
+        name,
+        equations,
+        params=(),
+        on_pre=None,
+        on_post=None,
+        method="euler",
+        reference="",
+        doc="",
+        updates=(),
+    ):
+        self.on_pre = on_pre
+        self.on_post = on_post
+        self.method = method
+        super().__init__(name, equations, params, updates, reference, doc)
+
+    def make_synapses(self, source, target, name=None, order=1, connect=None, **values):
+        """Create :class:`~brian2.Synapses` from ``source`` to ``target``.
+
+        Parameters
+        ----------
+        source, target : Group
+            Pre- and postsynaptic groups.
+        name : str, optional
+            Synapses name.
+        order : int
+            Scheduling order in the ``groups`` slot; the default 1 puts the
+            plasticity update *after* the neurons' state update, so it reads
+            the per-step variables computed before it (see module docs).
+        connect : dict or True, optional
+            If given, ``syn.connect(**connect)`` (``True``: all-to-all).
+        **values
+            Parameter values overriding the defaults.
+        """
+        values = self.check_values(values)
+        syn = Synapses(
+            source,
+            target,
+            model=self.to_equations(),
+            on_pre=self.on_pre,
+            on_post=self.on_post,
+            method=self.method,
+            name=name or f"{self.name}*",
+            order=order,
+        )
+        if connect is True:
+            syn.connect()
+        elif connect:
+            syn.connect(**connect)
+        # Parameters of synapses can only be set once synapses exist; shared
+        # ones can be set at any time.
+        if connect:
+            return self._install(syn, values)
+        for key, val in {**self._values, **self.check_values(values)}.items():
+            if self._params[key].shared:
+                setattr(syn, key, val)
+        return syn

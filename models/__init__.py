@@ -1,0 +1,60 @@
+"""The brian_dendrites model library: Brian2 equation strings with units.
+
+Installed as :mod:`brian_dendrites.models`. Every builder returns a
+:class:`~brian_dendrites.spec.NeuronModel` or
+:class:`~brian_dendrites.spec.SynapseModel`; ``print(model)`` shows exactly the
+equations that Brian2 compiles.
+
+Neurons
+    :func:`pyramidal_neuron` (3 compartments, Sacramento et al. 2018),
+    :func:`sst_interneuron` (2 compartments), :func:`urbanczik_senn_neuron`
+    (2 compartments, Poisson spiking, NEST's ``pp_cond_exp_mc_urbanczik``),
+    :func:`gated_branch` (dendritic branch with a half-space gate, DGN).
+Synapses
+    :func:`dendritic_prediction_rule` (rate Urbanczik–Senn / Sacramento rule),
+    :func:`urbanczik_senn_rate_synapse`, :func:`urbanczik_senn_spiking_synapse`,
+    :func:`static_pathway`.
+"""
+
+from .activations import ACTIVATIONS, activation
+from .branches import gated_branch
+from .interneuron import sst_interneuron
+from .plasticity import (
+    dendritic_prediction_rule,
+    static_pathway,
+    urbanczik_senn_rate_synapse,
+    urbanczik_senn_spiking_synapse,
+)
+from .pyramidal import pyramidal_neuron
+from .urbanczik_senn import urbanczik_senn_neuron
+
+__all__ = [
+    "ACTIVATIONS",
+    "activation",
+    "pyramidal_neuron",
+    "sst_interneuron",
+    "urbanczik_senn_neuron",
+    "gated_branch",
+    "dendritic_prediction_rule",
+    "static_pathway",
+    "urbanczik_senn_rate_synapse",
+    "urbanczik_senn_spiking_synapse",
+    "NEURON_MODELS",
+    "SYNAPSE_MODELS",
+]
+
+#: Builders of every neuron model with default arguments (for model batteries).
+NEURON_MODELS = {
+    "pyramidal": pyramidal_neuron,
+    "sst_interneuron": sst_interneuron,
+    "urbanczik_senn": urbanczik_senn_neuron,
+    "gated_branch": gated_branch,
+}
+
+#: Builders of every synapse model with default arguments.
+SYNAPSE_MODELS = {
+    "dendritic_prediction": dendritic_prediction_rule,
+    "static_pathway": static_pathway,
+    "urbanczik_senn_rate": urbanczik_senn_rate_synapse,
+    "urbanczik_senn_spiking": urbanczik_senn_spiking_synapse,
+}
