@@ -213,6 +213,7 @@ class Simulation:
         self.project_dir: Path | None = None
         self._vars: dict[str, _VarInfo] = {}
         self._timed: dict[str, tuple] = {}  # name -> (shape, dtype, dim)
+        self._params: dict = {}  # 'group.param' -> spec.Param (bounds checked per run)
         if target == "cpp_standalone":
             self._build_standalone(build)
         else:
@@ -228,6 +229,8 @@ class Simulation:
                 continue
             if not isinstance(obj, (Group, StateMonitor, SpikeMonitor)):
                 continue
+            for pname, param in getattr(obj, "_model_params", {}).items():
+                self._params[f"{obj.name}.{pname}"] = param
             for vname, var in obj.variables.items():
                 if not isinstance(var, ArrayVariable) or vname.startswith("_"):
                     continue
@@ -387,6 +390,9 @@ class Simulation:
                         f"values[{key!r}] must be a scalar or have {expected_size} elements "
                         f"(one per element of {key.split('.')[0]}), got shape {arr.shape}"
                     )
+            param = self._params.get(key)
+            if param is not None:
+                param.check(Quantity(arr, dim=dim), owner=f"values[{key!r}]")
             out[key] = arr.astype(dtype, copy=False)
         return out
 

@@ -324,6 +324,8 @@ class _Model:
 
     def _install(self, obj, overrides):
         values = {**self._values, **self.check_values(overrides)}
+        # remembered so the engine can check bounds of run-time values too
+        obj._model_params = dict(self._params)
         for key, val in values.items():
             setattr(obj, key, val)
         for k, u in enumerate(self.updates):

@@ -35,7 +35,8 @@ def urbanczik_senn_neuron():
         C_m dV/dt = -g_L (V - E_L) + I_dend + I_rate + g_ps (U - V)
 
     Spikes: Poisson with rate ``phi(U) = phi_max / (1 + k exp(beta (theta - U)))``
-    and dead time ``t_ref``. Per step (start of the step) the neuron computes
+    and dead time ``t_ref`` (a variable: ``t_ref = 0`` gives a pure
+    inhomogeneous Poisson process). Per step (start of the step) the neuron computes
     its rate ``phi(U)``, the dendritic prediction
     ``V* = (g_L E_L + g_D V)/(g_L + g_D)`` (the somatic potential the dendrite
     alone would cause; with rest at 0 this is ``g_D/(g_L + g_D) V``),
@@ -72,6 +73,7 @@ def urbanczik_senn_neuron():
             Param("beta", 1 / (3 * mV), "steepness of phi", "positive", unit="1/volt"),
             Param("theta", -55 * mV, "inflection potential of phi"),
             Param("h_scale", 15.0, "scale of h(V*) (NEST: 15)", "nonnegative"),
+            Param("t_ref", 3 * ms, "dead time after a spike (0 = pure Poisson)", "nonnegative"),
         ],
         updates=[
             Update(
@@ -85,7 +87,7 @@ def urbanczik_senn_neuron():
             )
         ],
         threshold=f"rand() < {phi_U}*dt",
-        refractory=3 * ms,
+        refractory="t_ref",
         reference="Urbanczik & Senn 2014; NEST pp_cond_exp_mc_urbanczik",
         doc=urbanczik_senn_neuron.__doc__,
     )
