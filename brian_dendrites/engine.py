@@ -321,7 +321,24 @@ class Simulation:
             reset_device("runtime")
         if not (self.project_dir / "main").exists():
             raise RuntimeError(f"compilation failed in {self.project_dir}")
+        self._calibrate_sizes()
         self.build_time = time.perf_counter() - t0
+
+    def _calibrate_sizes(self):
+        """Learn the sizes of synapse arrays, which exist only inside the binary.
+
+        Synapses are created when the binary runs, so their number is unknown
+        at build time; one run without arguments reveals it. Every later
+        ``run`` checks array sizes against it (the binary itself would
+        silently ignore a wrong-size file for a dynamic array).
+        """
+        dynamic = [k for k, v in self._vars.items()
+                   if v.dynamic and not v.read_only and not isinstance(v.size, tuple)]
+        if not dynamic:
+            return
+        res = self._run_standalone({}, dynamic)
+        for key in dynamic:
+            self._vars[key].size = int(res[key].size)
 
     # ------------------------------------------------------------ run inputs
     @property
