@@ -22,6 +22,8 @@ u_tgt : 1     # somatic target potential (teacher)
 nudge : 1     # 1 while the somatic teacher is on, else 0
 r : 1         # firing rate phi(u), set once per step
 e_B : 1       # basal learning signal phi(u) - phi(vhat_B), set once per step
+e_A : 1       # apical learning signal -v_A (interneuron-to-apical rule), set once per step
+e_TD : 1      # top-down learning signal phi(u) - phi(v_A_td) (learned feedback), per step
 """
 
 
@@ -40,11 +42,13 @@ def pyramidal_neuron(activation_name="softplus_sacramento"):
     The noise amplitude ``sigma`` is a variable (default 0): noise is switched
     on through ``run_args`` without a rebuild (paper: ``0.1/sqrt(ms)``).
 
-    Two per-step variables, computed once per step and read by synapses:
-    ``r = phi(u)`` at the start of the step, and the basal learning signal
-    ``e_B = r - phi(vhat_B)``, ``vhat_B = g_B/(g_L + g_B + g_A) v_B`` (paper
-    eq. 7, the dendritic prediction of the somatic rate), right after the
-    summed dendritic inputs are computed (``groups`` slot, order -0.5).
+    Per-step variables, computed once per step and read by synapses:
+    ``r = phi(u)`` at the start of the step; right after the summed
+    dendritic inputs are computed (``groups`` slot, order -0.5) the learning
+    signals ``e_B = r - phi(vhat_B)``, ``vhat_B = g_B/(g_L + g_B + g_A) v_B``
+    (paper eq. 7, the dendritic prediction of the somatic rate),
+    ``e_A = -v_A`` (eq. 9, interneuron-to-apical rule) and
+    ``e_TD = r - phi(v_A_td)`` (eq. 10, learned top-down weights).
 
     Steady state under constant dendritic input (no teacher):
     ``u* = (g_B v_B + g_A v_A)/(g_L + g_B + g_A)``, reached exponentially with
@@ -75,6 +79,7 @@ def pyramidal_neuron(activation_name="softplus_sacramento"):
     """
     phi = activation(activation_name, "u")
     phi_hat = activation(activation_name, "g_B/(g_L + g_B + g_A)*v_B")
+    phi_td = activation(activation_name, "v_A_td")
     params = [
         Param("g_L", 0.1 / ms, "somatic leak conductance (per unit capacitance)", "nonnegative"),
         Param("g_B", 1.0 / ms, "basal-to-soma coupling conductance", "nonnegative"),
@@ -89,7 +94,8 @@ def pyramidal_neuron(activation_name="softplus_sacramento"):
         params=params,
         updates=[
             Update(f"r = {phi}", when="start", order=0, name="rate"),
-            Update(f"e_B = r - {phi_hat}", when="groups", order=-0.5, name="basal_error"),
+            Update(f"e_B = r - {phi_hat}\ne_A = -v_A\ne_TD = r - {phi_td}",
+                   when="groups", order=-0.5, name="errors"),
         ],
         reference="Sacramento et al. 2018, eqs. 1, 2, 7",
         doc=pyramidal_neuron.__doc__,
