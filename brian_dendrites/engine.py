@@ -84,6 +84,7 @@ class _VarInfo:
     read_only: bool
     filename: str = ""  # standalone result file name
     scalar: bool = False
+    constant: bool = False
 
 
 class RunResult(Mapping):
@@ -246,6 +247,7 @@ class Simulation:
                     dynamic=isinstance(var, DynamicArrayVariable),
                     read_only=bool(var.read_only) or isinstance(obj, (StateMonitor, SpikeMonitor)),
                     scalar=bool(var.scalar),
+                    constant=bool(var.constant),
                 )
 
     def _build_runtime(self, build):
@@ -345,6 +347,17 @@ class Simulation:
     def variables(self) -> list:
         """Names of all variables (``'owner.var'``) a run reads or may set."""
         return sorted(self._vars) + sorted(f"{k}.values" for k in self._timed)
+
+    @property
+    def state_variables(self) -> list:
+        """Settable variables that change during a run (not parameters).
+
+        Passing ``{k: result[k] for k in sim.state_variables}`` to the next
+        :meth:`run` continues a simulation where the last one ended (weights,
+        traces, potentials): chained runs equal one long run.
+        """
+        return sorted(k for k, v in self._vars.items()
+                      if not v.read_only and not v.constant and not k.endswith(".lastspike"))
 
     def _unknown(self, key):
         import difflib

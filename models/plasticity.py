@@ -48,7 +48,28 @@ def static_pathway(target="v_B", pre_rate="r"):
                         doc=static_pathway.__doc__)
 
 
-def dendritic_prediction_rule(target="v_B", error="e_B", pre_rate="r", lowpass=True):
+#: The rate rule's four variants: (lowpass, gated) -> Brian2 model text.
+_RATE_RULES = {
+    (True, False): """
+dw/dt = eta*Delta : 1 (clock-driven)
+dDelta/dt = (e_post*r_pre - Delta)/tau_w : 1 (clock-driven)
+""",
+    (True, True): """
+dw/dt = learn*eta*Delta : 1 (clock-driven)
+dDelta/dt = learn*(e_post*r_pre - Delta)/tau_w : 1 (clock-driven)
+learn : 1 (shared)  # 1: learning on, 0: frozen (set once per step by the circuit)
+""",
+    (False, False): """
+dw/dt = eta*e_post*r_pre : 1 (clock-driven)
+""",
+    (False, True): """
+dw/dt = learn*eta*e_post*r_pre : 1 (clock-driven)
+learn : 1 (shared)  # 1: learning on, 0: frozen (set once per step by the circuit)
+""",
+}
+
+
+def dendritic_prediction_rule(target="v_B", error="e_B", pre_rate="r", lowpass=True, gated=False):
     """Rate Urbanczik–Senn / Sacramento dendritic-prediction plasticity.
 
     Pathway and rule::
@@ -76,6 +97,11 @@ def dendritic_prediction_rule(target="v_B", error="e_B", pre_rate="r", lowpass=T
     lowpass : bool
         Low-pass filter the update with ``tau_w`` before applying it (the
         paper's continuous-time rule).
+    gated : bool
+        Multiply the trace and weight dynamics by a shared variable
+        ``learn`` (0 or 1) that a circuit sets per step, e.g. from a
+        TimedArray, to freeze learning during padding patterns without
+        touching ``eta``.
 
     Returns
     -------
@@ -88,23 +114,15 @@ def dendritic_prediction_rule(target="v_B", error="e_B", pre_rate="r", lowpass=T
     """
     for val, arg in ((target, "target"), (error, "error"), (pre_rate, "pre_rate")):
         _ident(val, arg)
-    if not isinstance(lowpass, bool):
-        raise TypeError(f"lowpass must be True or False, got {lowpass!r}")
+    for val, arg in ((lowpass, "lowpass"), (gated, "gated")):
+        if not isinstance(val, bool):
+            raise TypeError(f"{arg} must be True or False, got {val!r}")
     subs = dict(I_post=f"{target}_post", e_post=f"{error}_post", r_pre=f"{pre_rate}_pre")
     params = [Param("eta", 1e-3 / ms, "learning rate (0 = plasticity off)", "nonnegative")]
     if lowpass:
-        eqs = _text(
-            "dw/dt = eta*Delta : 1 (clock-driven)\n"
-            "dDelta/dt = (e_post*r_pre - Delta)/tau_w : 1 (clock-driven)\n"
-            "I_post = w*r_pre : 1 (summed)",
-            **subs,
-        )
         params.append(Param("tau_w", 30 * ms, "low-pass time constant of the update", "positive"))
-    else:
-        eqs = _text(
-            "dw/dt = eta*e_post*r_pre : 1 (clock-driven)\nI_post = w*r_pre : 1 (summed)",
-            **subs,
-        )
+    text = _RATE_RULES[(lowpass, gated)]
+    eqs = _text(text + "I_post = w*r_pre : 1 (summed)", **subs)
     return SynapseModel(
         f"dendritic_prediction_{target}",
         eqs,

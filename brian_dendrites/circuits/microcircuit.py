@@ -13,7 +13,10 @@ Built only from the :mod:`brian_dendrites.models` strings:
   (basal, rule eq. 7), ``B{k}`` top-down into layer k (apical, fixed or
   learned with eq. 10), ``IP{k}`` pyramids -> interneurons (eq. 8),
   ``PI{k}`` interneurons -> apical (eq. 9);
-- ``out_mon``: the output somata and rates at the end of every pattern.
+- ``out_mon``: the output somata and rates at the end of every pattern;
+- TimedArrays (one row per pattern): ``x_in``, ``u_target``, ``nudge_in``
+  (teacher on/off) and ``learn_in`` (1: plastic; 0 freezes all weights and
+  traces, used to mask padding patterns out of learning).
 
 Every learning rate is a variable: ``eta = 0`` through ``run_args`` switches a
 rule off without a rebuild (e.g. for testing).
@@ -201,7 +204,9 @@ def dendritic_microcircuit(
     x_in = TimedArray(np.zeros((n_patterns, layers[0])), dt=t_pattern, name="x_in")
     u_target = TimedArray(np.zeros((n_patterns, layers[-1])), dt=t_pattern, name="u_target")
     nudge_in = TimedArray(np.zeros(n_patterns), dt=t_pattern, name="nudge_in")
-    objs.update(x_in=x_in, u_target=u_target, nudge_in=nudge_in)
+    # 1 = plasticity on during this pattern; 0 freezes weights and traces (padding)
+    learn_in = TimedArray(np.ones(n_patterns), dt=t_pattern, name="learn_in")
+    objs.update(x_in=x_in, u_target=u_target, nudge_in=nudge_in, learn_in=learn_in)
     inp = NeuronGroup(layers[0], "r : 1  # input rate", name="inp")
     inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
@@ -228,9 +233,10 @@ def dendritic_microcircuit(
     families = {}
 
     def plastic(name, pre, post, target, error, eta, W):
-        syn = models.dendritic_prediction_rule(target=target, error=error).make_synapses(
+        syn = models.dendritic_prediction_rule(target=target, error=error, gated=True).make_synapses(
             pre, post, name=name, connect=True, eta=eta, tau_w=tau_w)
         syn.w = matrix_to_synapses(W)
+        syn.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"{name}_gate")
         families[name] = (name, len(post), len(pre))
         objs[name] = syn
 

@@ -1,0 +1,243 @@
+"""Benchmark: a 784 -> 500 dense plastic rate layer, 1000 steps, one thread.
+
+Every step of every implementation computes the same equations in the same
+order (Brian's schedule):
+
+1. summed input ``v_j = sum_i w_ij r_i``        (summed variable, ``groups`` slot, order -1)
+2. weight update ``w_ij += dt*eta*err_j*r_i``    (synaptic state update, ``groups`` slot, order 0;
+   Brian writes it as ``dw/dt = eta*err_post*r_pre : 1 (clock-driven)``)
+3. error ``err_j = target_j - v_j``              (``run_regularly`` of the post group, ``after_groups``)
+
+with fixed random presynaptic rates ``r`` and targets.  Compared:
+
+* stock Brian2 ``cpp_standalone``,
+* the same Brian2 model with `brian_dendrites.dense.apply_dense` (dense all-to-all loops),
+* NumPy with ``np.outer``,
+* NumPy with in-place BLAS: ``scipy.linalg.blas.dger`` / ``sger`` (``overwrite_a=True`` on a
+  Fortran-ordered weight matrix) and ``dgemv`` / ``sgemv`` for the summed input.
+
+Brian times are the binary's own network-run time (``device._last_run_time``), minimum over
+repeated runs of one compiled binary; the compile time is reported separately.  NumPy times
+are the minimum over repeats of the 1000-step loop.  BLAS is limited to one thread.
+
+Run ``python benchmarks/bench_dense_layer.py`` (add ``--quick`` for fewer repeats).
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.linalg import blas  # noqa: E402
+
+N_PRE, N_POST, N_STEPS = 784, 500, 1000
+DT = 1e-4  # second
+ETA = 0.5  # 1/second
+
+
+def make_data(seed=1234):
+    """Presynaptic rates, targets and initial weights (float64).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the NumPy generator.
+
+    Returns
+    -------
+    r : ndarray, shape (N_PRE,)
+    target : ndarray, shape (N_POST,)
+    w0 : ndarray, shape (N_PRE, N_POST)
+    """
+    rng = np.random.default_rng(seed)
+    r = rng.random(N_PRE)
+    target = rng.random(N_POST)
+    w0 = rng.normal(0, 0.05, size=(N_PRE, N_POST))
+    return r, target, w0
+
+
+def numpy_outer(r, target, w0, dtype):
+    """The layer with ``np.outer``; returns (seconds, final weights)."""
+    r, target = r.astype(dtype), target.astype(dtype)
+    w = w0.astype(dtype)
+    err = np.zeros(N_POST, dtype=dtype)
+    alpha = dtype(DT * ETA)
+    t0 = time.perf_counter()
+    for _ in range(N_STEPS):
+        v = r @ w
+        w += alpha * np.outer(r, err)
+        err = target - v
+    return time.perf_counter() - t0, w
+
+
+def numpy_blas(r, target, w0, dtype):
+    """The layer with in-place BLAS ger/gemv; returns (seconds, final weights)."""
+    ger = blas.dger if dtype == np.float64 else blas.sger
+    gemv = blas.dgemv if dtype == np.float64 else blas.sgemv
+    r, target = r.astype(dtype), target.astype(dtype)
+    w = np.asfortranarray(w0.astype(dtype))
+    err = np.zeros(N_POST, dtype=dtype)
+    alpha = float(DT * ETA)
+    t0 = time.perf_counter()
+    for _ in range(N_STEPS):
+        v = gemv(1.0, w, r, trans=1)
+        w = ger(alpha, r, err, a=w, overwrite_a=True)
+        err = target - v
+    elapsed = time.perf_counter() - t0
+    return elapsed, w
+
+
+def brian_layer(r, target, w0, dtype, dense, directory, repeats):
+    """Build the layer in cpp_standalone and time the binary.
+
+    Returns
+    -------
+    compile_time : float
+        Seconds for ``device.build(..., run=False)`` (code generation + compilation).
+    run_time : float
+        Minimum of ``device._last_run_time`` over ``repeats`` runs.
+    w : ndarray, shape (N_PRE, N_POST)
+        Final weights.
+    switched : list of str
+        What `apply_dense` switched (empty for stock).
+    """
+    import brian2 as b2
+    from brian2 import Network, NeuronGroup, Synapses, device, prefs, second
+    from brian2.devices.device import reinit_devices, reset_device, set_device
+
+    from brian_dendrites.dense import apply_dense, connect_dense
+
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        prefs.devices.cpp_standalone.openmp_threads = 0
+        prefs.core.default_float_dtype = dtype
+        b2.defaultclock.dt = DT * second
+        pre = NeuronGroup(N_PRE, "r : 1 (constant)", name="pre")
+        pre.r = r
+        post = NeuronGroup(
+            N_POST, "err : 1\nv : 1\ntarget : 1 (constant)", name="post"
+        )
+        post.target = target
+        post.run_regularly("err = target - v", when="after_groups")
+        syn = Synapses(
+            pre,
+            post,
+            """dw/dt = eta*err_post*r_pre : 1 (clock-driven)
+               v_post = w*r_pre : 1 (summed)
+               eta : 1/second (shared, constant)""",
+            method="euler",
+            name="layer",
+        )
+        if dense:
+            connect_dense(syn)
+        else:
+            syn.connect()
+        syn.eta = ETA / second
+        net = Network(pre, post, syn)
+        switched = apply_dense(net) if dense else []
+        net.run(N_STEPS * DT * second, namespace={})
+        t0 = time.perf_counter()
+        device.build(directory=directory, compile=True, run=False)
+        compile_time = time.perf_counter() - t0
+        # synapse s connects i = s // N_POST to j = s % N_POST in both
+        # variants, so the C-order ravel of w0 is the initial weight vector
+        run_args = {syn.w: np.ascontiguousarray(w0, dtype=dtype).ravel()}
+        times = []
+        for _ in range(repeats):
+            device.run(directory=directory, with_output=False, run_args=run_args)
+            times.append(device._last_run_time)
+        w = np.asarray(syn.w[:]).reshape(N_PRE, N_POST)
+        return compile_time, min(times), w, switched
+    finally:
+        device.reinit()
+        reset_device()
+        reinit_devices()
+
+
+def main(argv=None):
+    """Run the benchmark and print the table.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command line arguments (``--quick``, ``--build-dir DIR``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument(
+        "--build-dir", default=None, help="where to build (default: a temporary dir)"
+    )
+    args = parser.parse_args(argv)
+    # Brian's post-run NaN check compares float32 arrays with 1e50
+    warnings.filterwarnings("ignore", "overflow encountered in cast")
+    repeats = 2 if args.quick else 5
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+    r, target, w0 = make_data()
+    root = args.build_dir or tempfile.mkdtemp(prefix="bench_dense_")
+    rows = []
+    try:
+        for dtype in (np.float64, np.float32):
+            name = np.dtype(dtype).name
+            outer = min(numpy_outer(r, target, w0, dtype)[0] for _ in range(repeats))
+            blas_runs = [numpy_blas(r, target, w0, dtype) for _ in range(repeats)]
+            t_blas = min(t for t, _ in blas_runs)
+            w_blas = blas_runs[0][1]
+            res = {}
+            for label, dense in (("stock", False), ("dense", True)):
+                directory = os.path.join(root, f"{label}_{name}")
+                res[label] = brian_layer(
+                    r, target, w0, dtype, dense, directory, repeats
+                )
+            assert res["dense"][3] == ["layer"], res["dense"][3]
+            w_stock, w_dense = res["stock"][2], res["dense"][2]
+            scale = np.max(np.abs(w_blas))
+            rows.append(
+                dict(
+                    dtype=name,
+                    stock=res["stock"][1],
+                    dense=res["dense"][1],
+                    outer=outer,
+                    blas=t_blas,
+                    compile_stock=res["stock"][0],
+                    compile_dense=res["dense"][0],
+                    identical=bool(np.array_equal(w_stock, w_dense)),
+                    dense_vs_stock=float(np.max(np.abs(w_dense - w_stock)) / scale),
+                    brian_vs_blas=float(np.max(np.abs(w_dense - w_blas)) / scale),
+                )
+            )
+    finally:
+        if args.build_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    print(
+        f"\n{N_PRE}->{N_POST} dense plastic rate layer, {N_STEPS} steps, one thread, "
+        f"min of {repeats} runs (seconds)"
+    )
+    header = (
+        f"{'dtype':8s} {'stock':>8s} {'dense':>8s} {'np.outer':>9s} {'ger':>8s} "
+        f"{'dense/ger':>9s} {'stock/ger':>9s} {'compile s/d':>12s}  w: dense==stock, "
+        "max|dense-stock|, max|brian-ger| (rel.)"
+    )
+    print(header)
+    for row in rows:
+        print(
+            f"{row['dtype']:8s} {row['stock']:8.3f} {row['dense']:8.3f} "
+            f"{row['outer']:9.3f} {row['blas']:8.3f} {row['dense'] / row['blas']:9.2f} "
+            f"{row['stock'] / row['blas']:9.2f} "
+            f"{row['compile_stock']:5.1f}/{row['compile_dense']:<5.1f}  "
+            f"{row['identical']!s:5s} {row['dense_vs_stock']:.1e} {row['brian_vs_blas']:.1e}"
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    main()

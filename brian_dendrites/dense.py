@@ -1,0 +1,524 @@
+"""Dense all-to-all code path for Brian2's ``cpp_standalone`` device.
+
+Stock Brian2 runs the per-step code of a `~brian2.synapses.synapses.Synapses`
+object (its continuous state update and its ``(summed)`` variables) as a loop
+over synapse indices that reads the presynaptic and postsynaptic neuron of
+every synapse from the index arrays ``_synaptic_pre`` and ``_synaptic_post``.
+For a fully connected layer those reads are pure overhead: synapse ``s`` of a
+plain ``connect()`` between whole groups connects neuron ``s // N_post`` to
+neuron ``s % N_post``.
+
+This module provides a code object class, `DenseCPPStandaloneCodeObject`,
+whose templates loop over ``(pre, post)`` pairs with computed indices instead.
+Only two of Brian's templates are replaced (``stateupdate`` and
+``summed_variable``); everything else (synapse creation, ``on_pre``
+pathways, monitors, ...) uses Brian's own templates.  The C++ statements
+inside the loops are the ones Brian generates from the model strings, so the
+same equations run unchanged.  Results are bit-identical to stock Brian with
+GCC: each target of a postsynaptic summed variable receives its terms in the
+same order as in the stock template, and the dense files carry
+``#pragma GCC optimize("no-associative-math")`` so that ``-ffast-math`` cannot
+re-associate products with factors that are invariant in the inner loop
+(e.g. ``dt*eta*r_pre``); this did not change the speed measured here.  With
+other compilers the results agree to rounding (relative differences of order
+1e-16).  A summed variable onto *presynaptic* neurons sums in the stock order
+as well.
+
+Typical use::
+
+    from brian2 import set_device, device
+    from brian_dendrites.dense import connect_dense, apply_dense
+
+    set_device('cpp_standalone', build_on_run=False)
+    ...                                  # groups and synapses
+    connect_dense(syn)                   # instead of syn.connect()
+    net = Network(collect())
+    apply_dense(net)                     # before net.run(...)
+    net.run(duration)
+    device.build(directory=D)
+
+The guarantee
+-------------
+In ``cpp_standalone`` mode synapses are created inside the binary, so Python
+cannot look at the indices before the build.  `is_all_to_all` therefore
+accepts a `Synapses` object only when
+
+* its source and target are whole groups (no `~brian2.groups.subgroup.Subgroup`,
+  no `Synapses` as source or target), and
+* it was connected with `connect_dense` (a plain ``connect()``: all pairs, no
+  condition, ``p=1``, ``n=1``), and the device's queue of synapse-creation
+  code holds exactly that one creation code object for it (a later
+  ``connect(...)`` call on the same object makes it ineligible).
+
+Brian's ``synapses_create_generator`` template creates the synapses of this
+call with an outer loop over presynaptic neurons and an inner loop over
+postsynaptic neurons, appending one synapse per pair, so that synapse ``s``
+has ``i = s // N_post`` and ``j = s % N_post``.  The dense templates do not
+trust this blindly: before every run the binary checks the index arrays once
+(``O(N_pre * N_post)``) and at every step it checks the synapse count; on a
+mismatch it prints an error naming the object and exits with status 1 (Brian
+then raises a `RuntimeError`).  After a run, `verify_dense_order` checks the
+same thing from Python.
+
+With the runtime devices (numpy, cython) `is_all_to_all` inspects the index
+arrays directly; `apply_dense` switches nothing there.
+"""
+
+import weakref
+
+import numpy as np
+
+from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+from brian2.core.network import Network
+from brian2.core.base import BrianObject
+from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.devices.device import get_device
+from brian2.groups.subgroup import Subgroup
+from brian2.synapses.synapses import Synapses
+from brian2.utils.logger import get_logger
+
+__all__ = [
+    "DenseCPPCodeGenerator",
+    "DenseCPPStandaloneCodeObject",
+    "DENSE_TEMPLATES",
+    "connect_dense",
+    "is_all_to_all",
+    "verify_dense_order",
+    "apply_dense",
+]
+
+logger = get_logger(__name__)
+
+#: Names of the Brian templates that the dense code object replaces.
+DENSE_TEMPLATES = frozenset({"stateupdate", "summed_variable"})
+
+#: Templates with which Brian creates synapses.
+_CREATION_TEMPLATES = frozenset({"synapses_create_generator", "synapses_create_array"})
+
+#: Synapses connected by `connect_dense` -> name of the creation code object
+#: (standalone) or ``None`` (runtime devices).
+_DENSE_CONNECTED = weakref.WeakKeyDictionary()
+
+
+class DenseCPPCodeGenerator(CPPCodeGenerator):
+    """C++ generator whose synapse index reads become computed indices.
+
+    Identical to Brian's `~brian2.codegen.generators.cpp_generator.CPPCodeGenerator`,
+    except that in the dense templates (`DENSE_TEMPLATES`) a read of the
+    synapse index arrays ``_synaptic_pre[_idx]`` / ``_synaptic_post[_idx]``
+    (under any name: ``_presynaptic_idx``, ``_postsynaptic_idx``, ``i``,
+    ``j``) is replaced by the loop counters ``_dense_pre`` / ``_dense_post``
+    that the dense templates define.  All other code is Brian's.
+    """
+
+    def _dense_index_name(self, varname):
+        """Return the loop counter replacing ``varname``, or ``None``."""
+        if self.template_name not in DENSE_TEMPLATES:
+            return None
+        if self.variable_indices.get(varname) != "_idx":
+            return None
+        owner_vars = getattr(self.owner, "variables", None)
+        if owner_vars is None:
+            return None
+        var = self.variables[varname]
+        try:
+            pre, post = owner_vars["_synaptic_pre"], owner_vars["_synaptic_post"]
+        except KeyError:
+            return None
+        if var is pre:
+            return "_dense_pre"
+        if var is post:
+            return "_dense_post"
+        return None
+
+    def translate_to_read_arrays(self, read, write, indices):
+        """Translate array reads, replacing synapse index reads.
+
+        Parameters
+        ----------
+        read, write, indices : set of str
+            As for `CPPCodeGenerator.translate_to_read_arrays`.
+
+        Returns
+        -------
+        lines : list of str
+            C++ declarations, one per read variable.
+        """
+        lines = []
+        replaced = set()
+        for varname in sorted(indices) + sorted(read):
+            dense_name = self._dense_index_name(varname)
+            if dense_name is not None and varname not in write:
+                var = self.variables[varname]
+                lines.append(
+                    f"const {self.c_data_type(var.dtype)} {varname} = {dense_name};"
+                )
+                replaced.add(varname)
+        remaining_indices = set(indices) - replaced
+        remaining_read = set(read) - replaced
+        lines += super().translate_to_read_arrays(
+            remaining_read, write, remaining_indices
+        )
+        # Index declarations have to come before the reads that use them.
+        return lines
+
+
+class DenseCPPStandaloneCodeObject(CPPStandaloneCodeObject):
+    """``cpp_standalone`` code object with dense all-to-all synapse loops.
+
+    Its templater is derived from `CPPStandaloneCodeObject.templater`: the
+    templates ``stateupdate`` and ``summed_variable`` come from
+    ``brian_dendrites/dense_templates``, every other template falls back to
+    Brian's own ``cpp_standalone`` templates.  Use it only for `Synapses`
+    objects for which `is_all_to_all` is true (`apply_dense` does this); the
+    generated binary exits with an error if the synapses are not in dense
+    all-to-all order.
+    """
+
+    templater = CPPStandaloneCodeObject.templater.derive(
+        "brian_dendrites", templates_dir="dense_templates"
+    )
+    generator_class = DenseCPPCodeGenerator
+
+
+def _check_synapses(synapses, argname="synapses"):
+    if not isinstance(synapses, Synapses):
+        raise TypeError(
+            f"'{argname}' must be a brian2 Synapses object, got "
+            f"{type(synapses).__name__!r}."
+        )
+
+
+def _whole_group_problem(synapses):
+    """Return why source/target are not whole neuron groups, or ``None``."""
+    for role, group in (("source", synapses.source), ("target", synapses.target)):
+        if isinstance(group, Subgroup):
+            return f"its {role} '{group.name}' is a Subgroup"
+        if isinstance(group, Synapses):
+            return f"its {role} '{group.name}' is a Synapses object"
+    for name in ("_source_offset", "_target_offset"):
+        var = synapses.variables[name]
+        if getattr(var, "array", False) or int(var.get_value()) != 0:
+            return f"its {name} is not the constant 0"
+    if len(synapses.source) == 0 or len(synapses.target) == 0:
+        return "its source or target is empty"
+    return None
+
+
+def _creation_codeobjects(synapses, device):
+    """Names of the queued synapse-creation code objects of ``synapses``."""
+    names = []
+    for func, args in device.main_queue:
+        if func != "run_code_object":
+            continue
+        codeobj = args[0]
+        if codeobj.template_name not in _CREATION_TEMPLATES:
+            continue
+        try:
+            owner_name = codeobj.owner.name
+        except ReferenceError:
+            continue
+        if owner_name == synapses.name:
+            names.append(codeobj.name)
+    return names
+
+
+def connect_dense(synapses):
+    """Connect all pairs of a `Synapses` object and mark it as dense.
+
+    Calls ``synapses.connect()`` (all pairs, no condition, ``p=1``, ``n=1``)
+    and records the call, so that `is_all_to_all` can later prove that
+    synapse ``s`` connects presynaptic neuron ``s // N_post`` to
+    postsynaptic neuron ``s % N_post``.
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+        Synapses between two whole groups that have not been connected yet.
+
+    Returns
+    -------
+    synapses : `~brian2.synapses.synapses.Synapses`
+        The same object, for chaining.
+
+    Raises
+    ------
+    TypeError
+        If ``synapses`` is not a `Synapses` object.
+    ValueError
+        If ``synapses`` was already connected, or if its source or target is
+        a `Subgroup` (or a `Synapses` object): use ``synapses.connect(...)``
+        directly, the stock code path then applies.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, Synapses
+    >>> from brian_dendrites.dense import connect_dense, is_all_to_all
+    >>> pre, post = NeuronGroup(3, 'r : 1'), NeuronGroup(2, 'v : 1')
+    >>> syn = connect_dense(Synapses(pre, post, 'w : 1'))
+    >>> is_all_to_all(syn)
+    True
+    """
+    _check_synapses(synapses)
+    if synapses._connect_called:
+        raise ValueError(
+            f"'synapses' ('{synapses.name}') has already been connected; "
+            "connect_dense must be the only connect call of a Synapses object."
+        )
+    problem = _whole_group_problem(synapses)
+    if problem is not None:
+        raise ValueError(
+            f"'synapses' ('{synapses.name}') cannot be connected densely: "
+            f"{problem}. Connect whole groups, or use synapses.connect()."
+        )
+    device = get_device()
+    if isinstance(device, CPPStandaloneDevice):
+        before = set(_creation_codeobjects(synapses, device))
+        synapses.connect(namespace={})
+        new = [n for n in _creation_codeobjects(synapses, device) if n not in before]
+        if len(new) != 1:  # pragma: no cover - would be a Brian change
+            raise RuntimeError(
+                f"Expected one synapse creation code object for "
+                f"'{synapses.name}', found {len(new)}."
+            )
+        _DENSE_CONNECTED[synapses] = new[0]
+    else:
+        synapses.connect(namespace={})
+        _DENSE_CONNECTED[synapses] = None
+    return synapses
+
+
+def _index_order_ok(synapses):
+    """Check the index arrays of ``synapses`` (values must be available)."""
+    n_pre, n_post = len(synapses.source), len(synapses.target)
+    pre = np.asarray(synapses.variables["_synaptic_pre"].get_value())
+    post = np.asarray(synapses.variables["_synaptic_post"].get_value())
+    if pre.shape != (n_pre * n_post,) or post.shape != pre.shape:
+        return False
+    s = np.arange(n_pre * n_post)
+    return bool(np.array_equal(pre, s // n_post) and np.array_equal(post, s % n_post))
+
+
+def is_all_to_all(synapses):
+    """Whether the dense code path is valid for a `Synapses` object.
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+        The synapses to check.
+
+    Returns
+    -------
+    dense : bool
+        ``True`` only if source and target are whole groups and synapse
+        ``s`` connects presynaptic neuron ``s // N_post`` to postsynaptic
+        neuron ``s % N_post`` for all ``N_pre * N_post`` pairs.  On the
+        ``cpp_standalone`` device this requires that the object was
+        connected with `connect_dense` and never again (see the module
+        docstring for the guarantee); on runtime devices the index arrays are
+        inspected.
+
+    Raises
+    ------
+    TypeError
+        If ``synapses`` is not a `Synapses` object.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, Synapses
+    >>> from brian_dendrites.dense import is_all_to_all
+    >>> pre, post = NeuronGroup(3, 'r : 1'), NeuronGroup(2, 'v : 1')
+    >>> syn = Synapses(pre, post, 'w : 1')
+    >>> syn.connect(condition='i != j')
+    >>> is_all_to_all(syn)
+    False
+    """
+    return _ineligibility(synapses) is None
+
+
+def _ineligibility(synapses):
+    """Return why ``synapses`` is not dense all-to-all, or ``None``."""
+    _check_synapses(synapses)
+    problem = _whole_group_problem(synapses)
+    if problem is not None:
+        return problem
+    if not synapses._connect_called:
+        return "it has not been connected"
+    device = get_device()
+    if isinstance(device, CPPStandaloneDevice):
+        if synapses not in _DENSE_CONNECTED:
+            return "it was not connected with connect_dense()"
+        recorded = _DENSE_CONNECTED[synapses]
+        if _creation_codeobjects(synapses, device) != [recorded]:
+            return "it was connected again after connect_dense()"
+        return None
+    if not _index_order_ok(synapses):
+        return "its synapses are not all pairs in (pre, post) order"
+    return None
+
+
+def verify_dense_order(synapses):
+    """Check after a run that synapses follow the dense all-to-all order.
+
+    Reads the synapse indices (``synapses.i[:]``, ``synapses.j[:]``; on the
+    ``cpp_standalone`` device this needs a built and run binary) and checks
+    that synapse ``s`` connects ``s // N_post`` to ``s % N_post`` for all
+    ``N_pre * N_post`` pairs.
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+        The synapses to check.
+
+    Returns
+    -------
+    ok : bool
+        ``True`` if the order is the dense all-to-all order.
+
+    Raises
+    ------
+    TypeError
+        If ``synapses`` is not a `Synapses` object.
+    ValueError
+        If its source or target is not a whole group (indices ``i``, ``j``
+        would be relative to a subgroup).
+    """
+    _check_synapses(synapses)
+    problem = _whole_group_problem(synapses)
+    if problem is not None:
+        raise ValueError(f"'synapses' ('{synapses.name}'): {problem}.")
+    n_pre, n_post = len(synapses.source), len(synapses.target)
+    i = np.asarray(synapses.i[:])
+    j = np.asarray(synapses.j[:])
+    if i.shape != (n_pre * n_post,) or j.shape != i.shape:
+        return False
+    s = np.arange(n_pre * n_post)
+    return bool(np.array_equal(i, s // n_post) and np.array_equal(j, s % n_post))
+
+
+def _iter_objects(objects):
+    if isinstance(objects, Network):
+        return list(objects.objects)
+    if isinstance(objects, (str, bytes)) or isinstance(objects, BrianObject):
+        raise TypeError(
+            "'objects' must be a brian2 Network or an iterable of Brian objects, "
+            f"got {type(objects).__name__!r} (wrap a single object in a list)."
+        )
+    try:
+        items = list(objects)
+    except TypeError:
+        raise TypeError(
+            "'objects' must be a brian2 Network or an iterable of Brian objects, "
+            f"got {type(objects).__name__!r}."
+        ) from None
+    for k, obj in enumerate(items):
+        if not isinstance(obj, BrianObject):
+            raise TypeError(
+                f"'objects' must contain only Brian objects; item {k} is "
+                f"{type(obj).__name__!r}."
+            )
+    return items
+
+
+def _uses_gsl(state_updater):
+    method = getattr(state_updater, "method_choice", None)
+    if isinstance(method, str):
+        return "gsl" in method.lower()
+    return "GSL" in type(method).__name__
+
+
+def apply_dense(objects):
+    """Switch eligible `Synapses` to the dense ``cpp_standalone`` code path.
+
+    For every `Synapses` object in ``objects`` for which `is_all_to_all` is
+    true, the continuous state updater and the ``(summed)`` variable
+    updaters get `DenseCPPStandaloneCodeObject` as their code object class.
+    Everything else keeps Brian's stock code (a debug log line says why).
+    Call it after the synapses have been connected (`connect_dense`) and
+    before ``run()``: Brian creates the code objects during ``run()``, and
+    ``device.build()`` then compiles them.
+
+    Parameters
+    ----------
+    objects : `~brian2.core.network.Network` or iterable of `BrianObject`
+        The objects to consider (for a `Network`, its ``objects``); objects
+        that are not `Synapses` are ignored.
+
+    Returns
+    -------
+    switched : list of str
+        Names of the `Synapses` objects that now use the dense code path
+        (empty unless the current device is ``cpp_standalone``).
+
+    Raises
+    ------
+    TypeError
+        If ``objects`` is not a `Network` or an iterable of `BrianObject`.
+    """
+    items = _iter_objects(objects)
+    device = get_device()
+    if not isinstance(device, CPPStandaloneDevice):
+        logger.debug(
+            "apply_dense: device is not cpp_standalone "
+            f"({type(device).__name__}); keeping stock code for all objects."
+        )
+        return []
+    threads = 0
+    try:
+        from brian2 import prefs
+
+        threads = prefs.devices.cpp_standalone.openmp_threads
+    except Exception:  # pragma: no cover
+        pass
+    switched = []
+    seen = set()
+    for obj in items:
+        if not isinstance(obj, Synapses) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        reason = _ineligibility(obj)
+        if reason is not None:
+            logger.debug(
+                f"apply_dense: keeping stock code for '{obj.name}': {reason}."
+            )
+            continue
+        updaters = []
+        su = getattr(obj, "state_updater", None)
+        if su is not None:
+            if _uses_gsl(su):
+                logger.debug(
+                    f"apply_dense: state updater of '{obj.name}' uses GSL; "
+                    "keeping stock code for it."
+                )
+            else:
+                updaters.append(su)
+        if threads:
+            # The dense summed_variable loop is serial like the stock one;
+            # nothing to change, but say so.
+            logger.debug(
+                f"apply_dense: summed variables of '{obj.name}' run serially "
+                f"(openmp_threads={threads})."
+            )
+        updaters.extend(obj.summed_updaters.values())
+        if not updaters:
+            logger.debug(
+                f"apply_dense: '{obj.name}' has no state update or summed "
+                "variables; nothing to switch."
+            )
+            continue
+        for updater in updaters:
+            if getattr(updater, "code_objects", None):
+                logger.warn(
+                    f"apply_dense: '{updater.name}' already has code objects "
+                    "(run() was called before apply_dense); the dense code "
+                    "path applies to later run() calls only.",
+                    name_suffix="after_run",
+                )
+            updater.codeobj_class = DenseCPPStandaloneCodeObject
+        logger.debug(
+            f"apply_dense: '{obj.name}' uses the dense code path for "
+            f"{', '.join(u.name for u in updaters)}."
+        )
+        switched.append(obj.name)
+    return switched

@@ -1,0 +1,316 @@
+"""Tests for brian_dendrites.dense (the dense all-to-all cpp_standalone path).
+
+Every standalone test builds one binary in which a *dense* copy (switched with
+`apply_dense`) and a *stock* copy of the same model run side by side, and
+compares them.  The device is reset after each test by the ``standalone``
+fixture (``device.reinit()`` on the standalone device, then
+``reset_device()`` back to the runtime device and ``reinit_devices()``),
+which makes several standalone builds in one pytest process reliable.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from brian2 import (
+    Hz,
+    ms,
+    Network,
+    NeuronGroup,
+    Synapses,
+    defaultclock,
+    prefs,
+    second,
+)
+from brian2.devices.device import get_device, reinit_devices, reset_device, set_device
+
+from brian_dendrites.dense import (
+    DenseCPPStandaloneCodeObject,
+    apply_dense,
+    connect_dense,
+    is_all_to_all,
+    verify_dense_order,
+)
+
+SHAPES = [(3, 5), (7, 2), (1, 4)]
+# The dense templates keep GCC from re-associating (see dense_templates/
+# _dense_macros.cpp), which makes them bit-identical to stock Brian with GCC.
+# With another compiler only the 1e-12 tolerance is guaranteed.
+EXPECT_BIT_IDENTICAL = "clang" not in os.environ.get("CXX", "") + os.environ.get("CC", "")
+N_STEPS = 200
+
+SYNAPSE_MODELS = {
+    # (a) rate Urbanczik-Senn
+    "rate_us": """
+        dw/dt = eta*err_post*r_pre : 1 (clock-driven)
+        v_post = w*r_pre : 1 (summed)
+        eta : Hz (shared, constant)
+        """,
+    # (b) low-pass filtered update
+    "lowpass": """
+        dDelta/dt = (err_post*r_pre - Delta)/tau_w : 1 (clock-driven)
+        dw/dt = eta*Delta : 1 (clock-driven)
+        v_post = w*r_pre : 1 (summed)
+        eta : Hz (shared, constant)
+        tau_w : second (shared, constant)
+        """,
+    # (c) event-free spiking variant: presynaptic trace x of a spiking group
+    "spiking_trace": """
+        dw/dt = eta*err_post*x_pre : 1 (clock-driven)
+        v_post = w*x_pre : 1 (summed)
+        eta : Hz (shared, constant)
+        """,
+}
+
+POST_EQS = """
+err : 1
+v : 1
+target = 0.5 + 0.4*sin(2*pi*20*Hz*t + 0.7*i) : 1
+"""
+
+
+@pytest.fixture
+def standalone(tmp_path):
+    """Activate cpp_standalone (build_on_run=False); reset everything after."""
+    set_device("cpp_standalone", build_on_run=False)
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    defaultclock.dt = 0.1 * ms
+    yield tmp_path
+    get_device().reinit()
+    reset_device()
+    reinit_devices()
+
+
+def _pre_group(n, kind):
+    if kind == "spiking_trace":
+        pre = NeuronGroup(
+            n,
+            """dv/dt = (I - v)/(5*ms) : 1
+               dx/dt = -x/(10*ms) : 1
+               I : 1 (constant)""",
+            threshold="v > 1",
+            reset="v = 0; x += 1",
+            method="exact",
+        )
+        pre.I = 1.2 + 0.5 * np.arange(n) / n
+    else:
+        pre = NeuronGroup(n, "r : 1\nrbase : 1 (constant)")
+        pre.rbase = 0.2 + 0.6 * np.arange(n) / n
+        pre.run_regularly(
+            "r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i))", when="start"
+        )
+    return pre
+
+
+def _layer(pre, n_post, kind, connect="dense", err_uses_v=True):
+    """A plastic layer onto a new post group with a per-neuron error.
+
+    ``err`` is a post neuron variable updated once per step; ``pre`` may be
+    shared by several layers (synapses only read from it).
+    """
+    post = NeuronGroup(n_post, POST_EQS)
+    post.run_regularly(
+        "err = target - v" if err_uses_v else "err = target - 0.3",
+        when="after_groups",
+    )
+    syn = Synapses(pre, post, SYNAPSE_MODELS[kind], method="euler")
+    if connect == "dense":
+        connect_dense(syn)
+    elif connect == "full":
+        syn.connect()
+    elif connect == "p":
+        syn.connect(p=0.5)
+    elif connect == "condition":
+        syn.connect(condition="i != j")
+    elif connect == "arrays":
+        syn.connect(i=[0, 2, 1, 2, 0], j=[1, 0, 3, 3, 4])
+    elif connect == "dense_then_more":
+        connect_dense(syn)
+        syn.connect(i=0, j=0)
+    else:  # pragma: no cover - test helper misuse
+        raise ValueError(connect)
+    # w starts at 0; eta is a shared variable (no extra code objects, which
+    # keeps the number of compiled files, hence the test time, down)
+    syn.eta = 5 * Hz
+    if kind == "lowpass":
+        syn.tau_w = 3 * ms
+    return post, syn
+
+
+def _cpp_code(syn):
+    """Generated C++ of the state updater and summed updaters of ``syn``."""
+    codes = {}
+    for codeobj in get_device().code_objects.values():
+        if codeobj.owner.name == syn.name and codeobj.template_name in (
+            "stateupdate",
+            "summed_variable",
+        ):
+            codes[codeobj.template_name] = (type(codeobj), codeobj.code.cpp_file)
+    return codes
+
+
+def _max_rel_diff(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape
+    scale = np.maximum(np.abs(b), 1e-300)
+    return float(np.max(np.abs(a - b) / scale)) if a.size else 0.0
+
+
+@pytest.mark.parametrize("kind", sorted(SYNAPSE_MODELS))
+def test_dense_equals_stock(standalone, kind):
+    layers = {}
+    net = Network()
+    for n_pre, n_post in SHAPES:
+        pre = _pre_group(n_pre, kind)
+        net.add(pre)
+        for copy, connect in (("dense", "dense"), ("stock", "full")):
+            post, syn = _layer(pre, n_post, kind, connect=connect)
+            layers[(n_pre, n_post), copy] = (post, syn)
+            net.add(post, syn)
+    dense_syns = [layers[s, "dense"][1] for s in SHAPES]
+    stock_syns = [layers[s, "stock"][1] for s in SHAPES]
+    # stock copies are eligible too, but we only switch the dense copies
+    switched = apply_dense(dense_syns)
+    assert switched == [syn.name for syn in dense_syns]
+    net.run(N_STEPS * defaultclock.dt)
+    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+
+    for syn in dense_syns:
+        codes = _cpp_code(syn)
+        assert set(codes) == {"stateupdate", "summed_variable"}
+        for cls, code in codes.values():
+            assert cls is DenseCPPStandaloneCodeObject
+            assert "_dense_pre" in code and "_synaptic_pre[_idx]" not in code
+    for syn in stock_syns:
+        for cls, code in _cpp_code(syn).values():
+            assert cls is not DenseCPPStandaloneCodeObject
+            assert "_dense_pre" not in code
+
+    for shape in SHAPES:
+        post_d, syn_d = layers[shape, "dense"]
+        post_s, syn_s = layers[shape, "stock"]
+        assert verify_dense_order(syn_d) and verify_dense_order(syn_s)
+        w_d, w_s = syn_d.w[:], syn_s.w[:]
+        assert len(w_d) == shape[0] * shape[1]
+        # the rule really changed the weights, differently per synapse
+        assert np.min(np.abs(w_s)) > 1e-6 and len(np.unique(w_s)) == len(w_s)
+        assert _max_rel_diff(w_d, w_s) <= 1e-12
+        if EXPECT_BIT_IDENTICAL:
+            np.testing.assert_array_equal(w_d, w_s)
+        # v is the summed input of the last step (its error feeds back into w)
+        assert _max_rel_diff(post_d.v[:], post_s.v[:]) <= 1e-12
+        assert np.all(post_s.v[:] != 0)
+        if EXPECT_BIT_IDENTICAL:
+            np.testing.assert_array_equal(post_d.v[:], post_s.v[:])
+        if kind == "lowpass":
+            assert _max_rel_diff(syn_d.Delta[:], syn_s.Delta[:]) <= 1e-12
+
+
+def test_fallback_for_sparse_connectivity(standalone):
+    kind = "rate_us"
+    n_pre, n_post = 3, 5
+    # err does not depend on the summed input, so w of pair (i, j) does not
+    # depend on which other pairs exist: compare with a full stock layer.
+    pre = _pre_group(n_pre, kind)
+    ref = _layer(pre, n_post, kind, connect="full", err_uses_v=False)
+    cases = {
+        c: _layer(pre, n_post, kind, connect=c, err_uses_v=False)
+        for c in ("p", "condition", "arrays", "dense_then_more")
+    }
+    net = Network(pre, *ref, *[o for objs in cases.values() for o in objs])
+    sparse_syns = [objs[1] for objs in cases.values()]
+    assert not any(is_all_to_all(syn) for syn in sparse_syns)
+    assert apply_dense(net) == []  # the full stock layer was not connect_dense'd
+    assert apply_dense(sparse_syns) == []
+    net.run(N_STEPS * defaultclock.dt)
+    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+
+    ref_syn = ref[1]
+    ref_w = ref_syn.w[:].reshape(n_pre, n_post)
+    assert np.min(np.abs(ref_w)) > 1e-6
+    for case, (_, syn) in cases.items():
+        for cls, code in _cpp_code(syn).values():
+            assert cls is not DenseCPPStandaloneCodeObject
+            assert "_dense_pre" not in code
+        i, j = syn.i[:], syn.j[:]
+        assert len(i) > 0
+        assert not verify_dense_order(syn), case
+        np.testing.assert_array_equal(syn.w[:], ref_w[i, j])
+    assert len(cases["dense_then_more"][1]) == n_pre * n_post + 1
+    assert len(cases["condition"][1]) == n_pre * n_post - min(n_pre, n_post)
+
+
+def test_binary_refuses_non_dense_order(standalone):
+    """Forcing the dense class onto sparse synapses makes the binary fail."""
+    pre = _pre_group(3, "rate_us")
+    post, syn = _layer(pre, 5, "rate_us", connect="condition")
+    assert not is_all_to_all(syn)
+    syn.state_updater.codeobj_class = DenseCPPStandaloneCodeObject
+    net = Network(pre, post, syn)
+    net.run(10 * defaultclock.dt)
+    with pytest.raises(RuntimeError):
+        get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+
+
+def test_is_all_to_all_standalone_bookkeeping(standalone):
+    pre = NeuronGroup(4, "r : 1")
+    post = NeuronGroup(3, "v : 1")
+    syn = Synapses(pre, post, "w : 1")
+    assert not is_all_to_all(syn)  # not connected yet
+    connect_dense(syn)
+    assert is_all_to_all(syn)
+    with pytest.raises(ValueError, match="already been connected"):
+        connect_dense(syn)
+    syn.connect(i=0, j=1)
+    assert not is_all_to_all(syn)
+    # a plain syn.connect() is not enough in standalone mode: no record
+    syn2 = Synapses(pre, post, "w : 1")
+    syn2.connect()
+    assert not is_all_to_all(syn2)
+    # subgroups are refused
+    syn3 = Synapses(pre[:2], post, "w : 1")
+    with pytest.raises(ValueError, match="Subgroup"):
+        connect_dense(syn3)
+    assert not is_all_to_all(syn3)
+
+
+def test_runtime_device_checks_arrays():
+    pre = NeuronGroup(4, "r : 1")
+    post = NeuronGroup(3, "v : 1")
+    full = Synapses(pre, post, "w : 1")
+    full.connect()
+    sparse = Synapses(pre, post, "w : 1")
+    sparse.connect(condition="i != j")
+    reversed_ = Synapses(pre, post, "w : 1")
+    s = np.arange(12)
+    reversed_.connect(i=s[::-1] // 3, j=s[::-1] % 3)
+    assert is_all_to_all(full)
+    assert verify_dense_order(full)
+    assert not is_all_to_all(sparse)
+    assert not verify_dense_order(sparse)
+    assert not is_all_to_all(reversed_)
+    assert not verify_dense_order(reversed_)
+    # nothing is switched outside cpp_standalone
+    net = Network(pre, post, full, sparse, reversed_)
+    assert apply_dense(net) == []
+    net.run(0 * ms)  # (runtime device, so the objects count as used)
+    assert full.state_updater is None or full.state_updater.codeobj_class is None
+
+
+def test_input_validation():
+    pre = NeuronGroup(2, "r : 1")
+    with pytest.raises(TypeError, match="'synapses'"):
+        is_all_to_all(pre)
+    with pytest.raises(TypeError, match="'synapses'"):
+        connect_dense("syn")
+    with pytest.raises(TypeError, match="'synapses'"):
+        verify_dense_order(None)
+    with pytest.raises(TypeError, match="'objects'"):
+        apply_dense("synapses")
+    with pytest.raises(TypeError, match="'objects'"):
+        apply_dense(3)
+    with pytest.raises(TypeError, match="'objects'"):
+        apply_dense([pre, 1])
+    with pytest.raises(TypeError, match="'objects'"):
+        apply_dense(pre)

@@ -1,0 +1,111 @@
+"""The Brian2 microcircuit against the NumPy reference, and its physics."""
+
+import numpy as np
+import pytest
+from brian2 import ms
+
+from brian_dendrites.circuits import dendritic_microcircuit, synapses_to_matrix
+from brian_dendrites.circuits.microcircuit import weight_shapes
+from brian_dendrites.engine import Simulation
+from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
+
+LAYERS = [4, 5, 3, 2]
+ETAS = dict(eta_PP=[0.05, 0.04, 0.03], eta_IP=0.02, eta_PI=0.01)
+
+
+def _patterns(seed=0, n=2):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 2, size=(n, LAYERS[0])), rng.uniform(0, 1.5, size=(n, LAYERS[-1]))
+
+
+def _builder(**kw):
+    def build():
+        return dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5,
+                                      **ETAS, **kw).objects
+    return build
+
+
+def _reference(X, U, weights, steps_per_pattern=100, eta_B=0.0):
+    ref = ReferenceMicrocircuit(LAYERS, eta_PP=ETAS["eta_PP"], eta_IP=ETAS["eta_IP"],
+                                eta_PI=ETAS["eta_PI"], eta_B=eta_B, seed=0)
+    L = len(LAYERS) - 1
+    ref.set_weights(W=[weights[f"W{k}"] for k in range(1, L + 1)],
+                    B=[weights[f"B{k}"] for k in range(1, L)],
+                    WIP=[weights[f"IP{k}"] for k in range(1, L)],
+                    WPI=[weights[f"PI{k}"] for k in range(1, L)])
+    Xs = np.repeat(X, steps_per_pattern, axis=0)
+    Us = np.repeat(U, steps_per_pattern, axis=0)
+    ref.run(Xs, Us, record=())
+    return ref
+
+
+@pytest.mark.parametrize("learn_topdown", [False, True])
+def test_microcircuit_equals_numpy_reference_step_for_step(learn_topdown):
+    kw = dict(learn_topdown=learn_topdown, eta_TD=0.02 if learn_topdown else 0.0)
+    circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS, **kw)
+    X, U = _patterns()
+    sim = Simulation(_builder(**kw), 20 * ms, target="numpy", name="mc")
+    res = sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(2)})
+    ref = _reference(X, U, circuit.info["initial_weights"], eta_B=kw["eta_TD"])
+    for k in range(1, 4):
+        np.testing.assert_allclose(res[f"pyr{k}.u"], ref.u[k - 1], rtol=0, atol=1e-9)
+    for k in range(1, 3):
+        np.testing.assert_allclose(res[f"int{k}.u"], ref.uI[k - 1], rtol=0, atol=1e-9)
+    moved = 0.0
+    for name, (n_post, n_pre) in weight_shapes(LAYERS).items():
+        W = synapses_to_matrix(res[f"{name}.w"], n_post, n_pre)
+        kind, k = name.rstrip("0123456789"), int(name[-1])
+        R = {"W": ref.W, "B": ref.B, "IP": ref.WIP, "PI": ref.WPI}[kind][k - 1]
+        np.testing.assert_allclose(W, R, rtol=0, atol=1e-9, err_msg=name)
+        moved = max(moved, np.abs(W - circuit.info["initial_weights"][name]).max())
+    assert moved > 5e-5  # plasticity acted (low-pass traces build up over tau_w = 30 ms)
+
+
+def test_plasticity_off_without_rebuild_keeps_weights():
+    X, U = _patterns()
+    sim = Simulation(_builder(), 20 * ms, target="numpy", name="mc")
+    off = {f"{n}.eta": 0 / ms for n in ("W1", "W2", "W3", "IP1", "IP2", "PI1", "PI2")}
+    res = sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(2), **off})
+    circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS)
+    for name, (n_post, n_pre) in weight_shapes(LAYERS).items():
+        np.testing.assert_array_equal(synapses_to_matrix(res[f"{name}.w"], n_post, n_pre),
+                                      circuit.info["initial_weights"][name])
+
+
+def test_self_predicting_start_silences_apical_dendrites():
+    circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5,
+                                     self_predicting=True, eta_PP=0.0, eta_IP=0.0, eta_PI=0.0)
+    sim = Simulation(lambda: circuit.objects, 20 * ms, target="numpy", name="mc_sp")
+    X, _ = _patterns()
+    res = sim.run({"x_in.values": X})
+    for k in (1, 2):
+        v_A = res[f"pyr{k}.v_A_td"] + res[f"pyr{k}.v_A_int"]
+        assert np.abs(v_A).max() < 1e-6
+        assert np.abs(res[f"pyr{k}.v_A_td"]).max() > 1e-3  # feedback is there, and cancelled
+
+
+def test_output_monitor_samples_pattern_ends():
+    X, U = _patterns()
+    sim = Simulation(_builder(), 20 * ms, target="numpy", name="mc")
+    res = sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(2)})
+    assert res["out_mon.u"].shape == (2, 2)  # (neurons, samples at t = 0, 10 ms)
+    np.testing.assert_allclose(res["out_mon.t"], [0.0, 0.01])
+    circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS)
+    ref = _reference(X[:1], U[:1], circuit.info["initial_weights"])
+    np.testing.assert_allclose(res["out_mon.u"][:, 1], ref.u[-1], atol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(layers=[3]), ValueError, "at least an input and an output"),
+    (dict(layers=[3, 0, 2]), ValueError, "integers >= 1"),
+    (dict(layers=[3, 2], n_patterns=0), ValueError, "n_patterns"),
+    (dict(layers=[3, 2], activation="sigmoidish"), ValueError, "activation"),
+    (dict(layers=[3, 2], weights={"W1": np.zeros((3, 2))}), ValueError, r"W1.*\(2, 3\)"),
+    (dict(layers=[3, 2], weights={"W7": np.zeros((2, 3))}), KeyError, "W7"),
+    (dict(layers=[3, 2], eta_PP=[0.1, 0.2]), ValueError, "eta_PP"),
+    (dict(layers=[3, 2], g_B=-1.0), ValueError, "g_B"),
+])
+def test_microcircuit_rejects_bad_arguments(kwargs, exc, match):
+    kwargs = {"n_patterns": 2, **kwargs}
+    with pytest.raises(exc, match=match):
+        dendritic_microcircuit(**kwargs)
