@@ -160,6 +160,12 @@ class Simulation:
         (:func:`default_cache_dir` by default).
     name : str
         Label used in cache directory names and messages.
+    dense : bool
+        On ``cpp_standalone``, run all-to-all projections made with
+        :func:`~brian_dendrites.dense.connect_dense` (``make_synapses(...,
+        connect=True)``) with the dense code path (same results, BLAS speed);
+        anything else keeps Brian2's stock code. The names of the switched
+        synapses are in :attr:`dense_synapses`.
 
     Examples
     --------
@@ -184,6 +190,7 @@ class Simulation:
         seed: int | None = None,
         cache_dir=None,
         name: str = "sim",
+        dense: bool = True,
     ):
         if not callable(build):
             raise TypeError(f"build must be callable, got {type(build).__name__}")
@@ -208,6 +215,8 @@ class Simulation:
         self.dt = dt
         self.seed = seed
         self.name = name
+        self.dense = bool(dense)
+        self.dense_synapses: list = []
         self.n_steps = int(round(float(duration) / float(dt)))
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.build_time = 0.0
@@ -295,6 +304,10 @@ class Simulation:
                 brian_seed(int(self.seed))
             objs = _as_objects(build())
             net = Network([o for o in objs.values() if not isinstance(o, TimedArray)])
+            if self.dense:
+                from .dense import apply_dense
+
+                self.dense_synapses = apply_dense(net)
             net.run(self.duration, namespace=_namespace(objs))
             device.build(directory=str(staging), compile=False, run=False, with_output=False)
             self._collect(objs)

@@ -468,7 +468,9 @@ class SynapseModel(_Model):
             plasticity update *after* the neurons' state update, so it reads
             the per-step variables computed before it (see module docs).
         connect : dict or True, optional
-            If given, ``syn.connect(**connect)`` (``True``: all-to-all).
+            If given, ``syn.connect(**connect)``. ``True`` connects all to all
+            with :func:`brian_dendrites.dense.connect_dense`, which lets the
+            engine run the projection with the dense (BLAS-speed) C++ loops.
         **values
             Parameter values overriding the defaults.
         """
@@ -484,7 +486,9 @@ class SynapseModel(_Model):
             order=order,
         )
         if connect is True:
-            syn.connect()
+            from .dense import connect_dense
+
+            connect_dense(syn)
         elif connect:
             syn.connect(**connect)
         # Parameters of synapses can only be set once synapses exist; shared

@@ -94,6 +94,8 @@ def test_standalone_learner_matches_numpy_learner(cache_dir):
     kw = dict(t_pattern=5 * ms, chunk=4, progress=False, cache_dir=cache_dir, **ETAS)
     a = DendriticMicrocircuitRegressor(LAYERS, target="numpy", **kw).fit(X, Y, epochs=2)
     b = DendriticMicrocircuitRegressor(LAYERS, target="cpp_standalone", **kw).fit(X, Y, epochs=2)
+    # every plastic and feedback family ran on the dense path, one-to-one nudging did not
+    assert set(b.simulation.dense_synapses) == {"W1", "W2", "B1", "IP1", "PI1"}
     np.testing.assert_allclose(b.predict(X), a.predict(X), rtol=1e-9)
     for name, W in a.weights().items():
         np.testing.assert_allclose(b.weights()[name], W, rtol=1e-9, atol=1e-15)
