@@ -26,6 +26,7 @@ from .plasticity import (
     urbanczik_senn_spiking_synapse,
 )
 from .pyramidal import pyramidal_neuron
+from .spiking import rate_input, with_poisson_spikes
 from .urbanczik_senn import urbanczik_senn_neuron
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "static_pathway",
     "urbanczik_senn_rate_synapse",
     "urbanczik_senn_spiking_synapse",
+    "with_poisson_spikes",
+    "rate_input",
     "NEURON_MODELS",
     "SYNAPSE_MODELS",
 ]
@@ -49,6 +52,7 @@ NEURON_MODELS = {
     "sst_interneuron": sst_interneuron,
     "urbanczik_senn": urbanczik_senn_neuron,
     "gated_branch": gated_branch,
+    "pyramidal_spiking": lambda: with_poisson_spikes(pyramidal_neuron()),
 }
 
 #: Builders of every synapse model with default arguments.

@@ -109,3 +109,36 @@ def test_microcircuit_rejects_bad_arguments(kwargs, exc, match):
     kwargs = {"n_patterns": 2, **kwargs}
     with pytest.raises(exc, match=match):
         dendritic_microcircuit(**kwargs)
+
+
+def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
+    """Poisson spikes with rate traces: time-averaged potentials equal rate mode's."""
+    from brian2 import StateMonitor
+
+    layers = [4, 6, 3]
+    X = np.array([[0.9, 0.2, 0.6, 0.4]])
+    circuit = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
+                                     activation="logistic", weight_scale=2.0,
+                                     self_predicting=True, eta_PP=0.0, eta_IP=0.0, eta_PI=0.0)
+
+    def build():
+        c = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
+                                   activation="logistic", weight_scale=2.0, self_predicting=True,
+                                   eta_PP=0.0, eta_IP=0.0, eta_PI=0.0, mode="spiking")
+        objs = dict(c.objects)
+        objs["mon"] = StateMonitor(objs["pyr2"], "u", record=True, dt=1 * ms, name="mon")
+        objs["mon1"] = StateMonitor(objs["pyr1"], "u", record=True, dt=1 * ms, name="mon1")
+        return objs
+
+    sim = Simulation(build, 2000 * ms, target="cpp_standalone", seed=7, cache_dir=cache_dir,
+                     name="mc_spiking")
+    res = sim.run({"x_in.values": X})
+    ref = ReferenceMicrocircuit(layers, phi="logistic", plastic=False)
+    W = circuit.info["initial_weights"]
+    ref.set_weights(W=[W["W1"], W["W2"]], B=[W["B1"]], WIP=[W["IP1"]], WPI=[W["PI1"]])
+    ref.run(np.repeat(X, 3000, axis=0), record=())
+    for mon, u_rate in (("mon", ref.u[1]), ("mon1", ref.u[0])):
+        u_spk = res[f"{mon}.u"][:, 200:].mean(axis=1)
+        assert np.abs(u_spk - u_rate).max() < 0.05 * np.abs(u_rate).max() + 0.02, (u_spk, u_rate)
+    # and spikes really happen: the traces are not the rates
+    assert np.abs(res["inp.x"] - X[0]).max() > 1e-3

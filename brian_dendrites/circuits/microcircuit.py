@@ -27,13 +27,16 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, StateMonitor, TimedArray, ms, second
+from brian2 import Hz, Quantity, StateMonitor, TimedArray, ms, second
 
 import brian_dendrites.models as models
 
 from .base import Circuit, matrix_to_synapses
 
 __all__ = ["dendritic_microcircuit", "self_predicting_weights", "MICROCIRCUIT_DEFAULTS"]
+
+#: Simulation modes built by :func:`dendritic_microcircuit`.
+MODES = ("rate", "spiking")
 
 #: Conductances (1/ms) and learning settings used by default (reimplementation
 #: defaults, see ../shared/PAPERS.md section 1).
@@ -120,6 +123,9 @@ def dendritic_microcircuit(
     weight_scale: float = 1.0,
     self_predicting: bool = False,
     seed: int = 0,
+    mode: str = "rate",
+    r_max=1000 * Hz,
+    tau_x=10 * ms,
 ) -> Circuit:
     """Build a dendritic cortical microcircuit (Sacramento et al. 2018).
 
@@ -154,12 +160,23 @@ def dendritic_microcircuit(
         (:func:`self_predicting_weights`) unless given in ``weights``.
     seed : int
         Seed of the initial weights.
+    mode : {'rate', 'spiking'}
+        ``'rate'``: the full rate dynamics (paper). ``'spiking'``: every
+        population (input included) also fires Poisson spikes at
+        ``r_max * r`` and the pathways read a spike trace ``x`` (``E[x] = r``,
+        time constant ``tau_x``) instead of the rate: the same rules with
+        spike-based presynaptic traces (:func:`~brian_dendrites.models.with_poisson_spikes`).
+    r_max, tau_x : Quantity
+        Spiking mode: rate of a neuron with ``r = 1`` (at most ``1/dt``) and
+        trace time constant.
 
     Returns
     -------
     Circuit
     """
     layers = _check_layers(layers)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if isinstance(n_patterns, bool) or not isinstance(n_patterns, numbers.Integral) or n_patterns < 1:
         raise ValueError(f"n_patterns must be a positive integer, got {n_patterns!r}")
     if not isinstance(t_pattern, Quantity) or t_pattern.dim != second.dim or float(t_pattern) <= 0:
@@ -207,17 +224,24 @@ def dendritic_microcircuit(
     # 1 = plasticity on during this pattern; 0 freezes weights and traces (padding)
     learn_in = TimedArray(np.ones(n_patterns), dt=t_pattern, name="learn_in")
     objs.update(x_in=x_in, u_target=u_target, nudge_in=nudge_in, learn_in=learn_in)
-    inp = NeuronGroup(layers[0], "r : 1  # input rate", name="inp")
+    inp_model = models.rate_input()
+    pyr_model = models.pyramidal_neuron(activation)
+    int_model = models.sst_interneuron(activation)
+    spike_params = {}
+    if mode == "spiking":
+        inp_model, pyr_model, int_model = (models.with_poisson_spikes(m) for m in
+                                           (inp_model, pyr_model, int_model))
+        spike_params = dict(r_max=r_max, tau_x=tau_x)
+    pre_var = "x" if mode == "spiking" else "r"
+    inp = inp_model.make_group(layers[0], name="inp", **spike_params)
     inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
 
-    pyr_model = models.pyramidal_neuron(activation)
-    int_model = models.sst_interneuron(activation)
     pyrs = [inp]
     for k in range(1, L + 1):
         gA = g["g_A"] if k < L else 0 / ms
         p = pyr_model.make_group(layers[k], name=f"pyr{k}", g_L=g["g_L"], g_B=g["g_B"],
-                                 g_A=gA, g_som=g["g_som"])
+                                 g_A=gA, g_som=g["g_som"], **spike_params)
         objs[p.name] = p
         pyrs.append(p)
     out = pyrs[-1]
@@ -226,14 +250,15 @@ def dendritic_microcircuit(
     ints = [None]
     for k in range(1, L):
         n = int_model.make_group(layers[k + 1], name=f"int{k}", g_L=g["g_L"], g_D=g["g_D"],
-                                 g_som=g["g_som"])
+                                 g_som=g["g_som"], **spike_params)
         objs[n.name] = n
         ints.append(n)
 
     families = {}
 
     def plastic(name, pre, post, target, error, eta, W):
-        syn = models.dendritic_prediction_rule(target=target, error=error, gated=True).make_synapses(
+        syn = models.dendritic_prediction_rule(target=target, error=error, pre_rate=pre_var,
+                                               gated=True).make_synapses(
             pre, post, name=name, connect=True, eta=eta, tau_w=tau_w)
         syn.w = matrix_to_synapses(W)
         syn.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"{name}_gate")
@@ -246,7 +271,7 @@ def dendritic_microcircuit(
         if learn_topdown:
             plastic(f"B{k}", pyrs[k + 1], pyrs[k], "v_A_td", "e_TD", eta_TD, init[f"B{k}"])
         else:
-            syn = models.static_pathway(target="v_A_td").make_synapses(
+            syn = models.static_pathway(target="v_A_td", pre_rate=pre_var).make_synapses(
                 pyrs[k + 1], pyrs[k], name=f"B{k}", connect=True)
             syn.w = matrix_to_synapses(init[f"B{k}"])
             families[f"B{k}"] = (f"B{k}", layers[k], layers[k + 1])
@@ -264,6 +289,6 @@ def dendritic_microcircuit(
         objects=objs,
         weights=families,
         info=dict(layers=layers, n_patterns=int(n_patterns), t_pattern=t_pattern,
-                  activation=activation, learn_topdown=learn_topdown,
+                  activation=activation, learn_topdown=learn_topdown, mode=mode,
                   initial_weights=init, conductances=g),
     )
