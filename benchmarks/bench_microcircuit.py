@@ -1,0 +1,97 @@
+"""Benchmark 2: the 784-500-500-10 dendritic microcircuit in ``rate`` mode.
+
+Per-sample time (100 ms of full continuous dynamics, dt = 0.1 ms, all four
+plasticity rules on) of our compiled Brian2 circuit (cpp_standalone, dense
+all-to-all path) beside the plain NumPy implementation of exactly the same
+equations with in-place BLAS (``brian_dendrites.reference.ReferenceMicrocircuit``),
+measured in the same run, single-threaded, minimum of repeats; plus the peak
+memory of the simulating process.
+
+Run: ``python benchmarks/bench_microcircuit.py [--quick]``
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+# one thread for BLAS and for the binary: an honest single-core comparison
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import numpy as np  # noqa: E402
+from brian2 import ms  # noqa: E402
+
+from brian_dendrites.circuits import dendritic_microcircuit  # noqa: E402
+from brian_dendrites.engine import Simulation  # noqa: E402
+from brian_dendrites.reference import ReferenceMicrocircuit  # noqa: E402
+
+LAYERS = [784, 500, 500, 10]
+
+
+def bench_numpy(n_steps, repeats, dtype):
+    net = ReferenceMicrocircuit(LAYERS, phi="logistic", seed=0, dtype=dtype,
+                                eta_PP=1e-3, eta_IP=1e-3, eta_PI=5e-4)
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.uniform(0, 1, (1, LAYERS[0])), n_steps, axis=0)
+    U = np.repeat(rng.uniform(0, 1, (1, LAYERS[-1])), n_steps, axis=0)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        net.run(X, U, record=())
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_brian(n_patterns, repeats, cache_dir):
+    def build():
+        return dendritic_microcircuit(LAYERS, n_patterns=n_patterns, t_pattern=100 * ms,
+                                      activation="logistic", eta_PP=1e-3, eta_IP=1e-3,
+                                      eta_PI=5e-4, seed=0).objects
+
+    t0 = time.perf_counter()
+    sim = Simulation(build, n_patterns * 100 * ms, target="cpp_standalone",
+                     cache_dir=cache_dir, name="bench_mc")
+    build_time = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    values = {"x_in.values": rng.uniform(0, 1, (n_patterns, LAYERS[0])),
+              "u_target.values": rng.uniform(0, 1, (n_patterns, LAYERS[-1])),
+              "nudge_in.values": np.ones(n_patterns)}
+    best = np.inf
+    for _ in range(repeats):
+        res = sim.run(values, read=["pyr3.u"])
+        best = min(best, res.wall_time)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return best / n_patterns, build_time, peak_mb, sim.dense_synapses
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "bd_bench"))
+    args = parser.parse_args(argv)
+    repeats = 2 if args.quick else 3
+    n_patterns = 2 if args.quick else 10
+    per_sample, build, peak_mb, dense = bench_brian(n_patterns, repeats, args.cache_dir)
+    n_steps = 1000
+    rows = []
+    np64 = bench_numpy(n_steps, repeats, np.float64)
+    np32 = bench_numpy(n_steps, repeats, np.float32)
+    np_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("brian_dendrites cpp_standalone (dense), float64", per_sample, per_sample / np64))
+    rows.append(("NumPy in-place BLAS, float64", np64, 1.0))
+    rows.append(("NumPy in-place BLAS, float32", np32, np32 / np64))
+    print(f"Benchmark 2: microcircuit {LAYERS}, rate mode, 100 ms per sample (1000 steps), "
+          f"all rules on, single thread; load average {os.getloadavg()[0]:.1f}")
+    print(f"build (first time, or cache reuse): {build:.1f} s; dense projections: {', '.join(dense)}")
+    print(f"{'implementation':52s} {'s/sample':>9s} {'vs NumPy f64':>12s}")
+    for name, t, ratio in rows:
+        print(f"{name:52s} {t:9.3f} {ratio:12.2f}")
+    print(f"peak memory: binary {peak_mb:.0f} MB, this Python process (NumPy) {np_peak:.0f} MB")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
