@@ -49,7 +49,7 @@ def with_poisson_spikes(model: NeuronModel) -> NeuronModel:
     if "r" not in model.to_equations().names:
         raise ValueError(f"model {model.name!r} has no rate variable 'r' to spike from")
     params = list(model.params.values()) + [
-        Param("r_max", 1000 * Hz, "firing rate of a neuron with r = 1 (<= 1/dt)", "nonnegative"),
+        Param("r_max", 1000 * Hz, "firing rate of a neuron with r = 1 (<= 1/dt)", "positive"),
         Param("tau_x", 10 * ms, "time constant of the presynaptic spike trace x", "positive"),
     ]
     spiking = NeuronModel(
