@@ -73,9 +73,12 @@ def pyramidal_neuron(activation_name="softplus_sacramento"):
 
     Examples
     --------
+    >>> from brian2 import ms
     >>> m = pyramidal_neuron()
-    >>> m['g_B']
-    1. * khertz
+    >>> float(m['g_B'] * ms)  # 1/ms
+    1.0
+    >>> print(m.with_params(g_A=0.5/ms)['g_A'] * ms)
+    0.5
     """
     phi = activation(activation_name, "u")
     phi_hat = activation(activation_name, "g_B/(g_L + g_B + g_A)*v_B")
