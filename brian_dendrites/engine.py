@@ -299,6 +299,12 @@ class Simulation:
             device = get_device()
             device.reinit()
             device.activate(directory=str(staging), build_on_run=False)
+            # Brian2 makes object names unique against every object still alive:
+            # leftovers of an earlier build would rename code objects (suffix _1)
+            # and change the generated code's hash, forcing a needless recompile.
+            import gc
+
+            gc.collect()
             defaultclock.dt = self.dt
             if self.seed is not None:
                 brian_seed(int(self.seed))
@@ -379,6 +385,11 @@ class Simulation:
         close = difflib.get_close_matches(str(key), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return f"unknown variable {key!r}.{hint} Settable: {', '.join(n for n in names if n in self._settable())}"
+
+    @property
+    def settable_variables(self) -> list:
+        """Names a run may set: parameters, state, weights, ``timedarray.values``."""
+        return sorted(self._settable())
 
     def _settable(self):
         out = {k for k, v in self._vars.items() if not v.read_only}
@@ -539,14 +550,32 @@ def _namespace(objects) -> dict:
 
 
 def _hash_project(directory: Path) -> str:
-    """Hash of the generated sources and static data of a standalone project."""
-    h = hashlib.sha256()
+    """Hash of the generated sources and static data of a standalone project.
+
+    Brian2 writes the initialisation of its clocks in ``main.cpp`` in an
+    order that varies between Python sessions (it iterates over a set of
+    clocks). Those lines (``_array_<clock>_{dt,t,timestep}[0] = ...;``) are
+    hashed sorted, so an unchanged network is recognised in a new session;
+    every other line is hashed in order.
+    """
+    import re
+
     import brian2
 
+    clock_line = re.compile(r"^\s*_array_\w*clock\w*_(dt|t|timestep)\[0\] = .*;\s*$")
+    h = hashlib.sha256()
     h.update(brian2.__version__.encode())
     for path in sorted(directory.rglob("*")):
-        if path.is_file() and path.suffix in {".cpp", ".h", ".txt", ".dat", ""} or path.name == "makefile":
-            if path.is_file() and "results" not in path.parts:
-                h.update(str(path.relative_to(directory)).encode())
-                h.update(path.read_bytes())
+        if not path.is_file() or "results" in path.relative_to(directory).parts:
+            continue
+        if path.suffix not in {".cpp", ".h", ".txt", ".dat", ""} and path.name != "makefile":
+            continue
+        h.update(str(path.relative_to(directory)).encode())
+        data = path.read_bytes()
+        if path.name == "main.cpp":
+            lines = data.decode().splitlines()
+            clocks = sorted(line.strip() for line in lines if clock_line.match(line))
+            rest = [line for line in lines if not clock_line.match(line)]
+            data = "\n".join(rest + ["# clocks"] + clocks).encode()
+        h.update(data)
     return h.hexdigest()

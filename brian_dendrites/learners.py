@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, ms, second
+from brian2 import NeuronGroup, Quantity, ms
 
 from .circuits import dendritic_microcircuit, matrix_to_synapses, synapses_to_matrix
 from .engine import Simulation

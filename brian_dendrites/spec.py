@@ -15,7 +15,6 @@ explicit ``when``/``order`` (see :class:`Update`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 from typing import Mapping
 

@@ -169,8 +169,9 @@ def urbanczik_senn_rate_synapse():
 
 def _us_params():
     return [
-        Param("eta", 0.07 * pA * mV, "learning rate (NEST example: 0.07)", "nonnegative",
-              unit="amp*volt"),
+        Param("eta", 4.5 * pA * mV, "learning rate; NEST's default eta = 0.07 corresponds to "
+              "4.5 pA*mV here (NEST's update carries an extra factor "
+              "15 C_m tau_s / (g_L (tau_L - tau_s)) = 64.3)", "nonnegative", unit="amp*volt"),
         Param("tau_Delta", 100 * ms, "low-pass time constant of the weight change", "positive"),
         Param("tau_L", 10 * ms, "PSP kernel: membrane time constant", "positive"),
         Param("tau_s", 3 * ms, "PSP kernel: synaptic time constant", "positive"),

@@ -118,7 +118,7 @@ def test_urbanczik_senn_soma_settles_on_the_dendritic_prediction():
 
 
 def test_gated_branch_gate_is_the_half_space_indicator():
-    from brian2 import NeuronGroup, Synapses
+    from brian2 import NeuronGroup
 
     rng = np.random.default_rng(3)
     n_in, n_branch = 6, 40

@@ -3,7 +3,7 @@ identical results on the numpy, cython and cpp_standalone targets."""
 
 import numpy as np
 import pytest
-from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, TimedArray, mV, ms, nS, pA
+from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, TimedArray, mV, ms, pA
 
 import brian_dendrites.models as models
 from brian_dendrites.engine import Simulation

@@ -1,0 +1,203 @@
+"""Alignment of weight updates with the backprop gradient, and of weights with feedback.
+
+A learning rule approximates backpropagation when its weight change ``dW``
+points along the negative loss gradient ``-dL/dW``. These tools measure it
+per layer as a cosine (1: same direction, 0: orthogonal) or an angle in
+degrees, matrices being flattened (Frobenius inner product). They also
+measure the angle between forward weights ``W_{k+1}`` and fixed top-down
+weights ``B_k`` (transposed), the quantity of feedback alignment
+(Lillicrap et al. 2016) and of Sacramento et al. (2018), Fig. 2.
+
+All functions take plain arrays (NumPy); nothing here depends on Brian2.
+
+References
+----------
+.. [1] J. Sacramento, R. Ponte Costa, Y. Bengio, W. Senn, "Dendritic cortical
+   microcircuits approximate the backpropagation algorithm", NeurIPS 2018,
+   Fig. 2 (angle between forward and feedback weights), Section 3 (in the
+   self-predicting state the apical error is the backpropagated error).
+.. [2] T. P. Lillicrap, D. Cownden, D. B. Tweed, C. J. Akerman, "Random
+   synaptic feedback weights support error backpropagation for deep
+   learning", Nat. Commun. 7, 13276 (2016).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["cosine", "angle_deg", "layer_alignment", "update_gradient_alignment",
+           "feedback_alignment_angles"]
+
+
+def _flat(a, name):
+    arr = np.asarray(a, dtype=float)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr.ravel()
+
+
+def cosine(a, b) -> float:
+    """Cosine of the angle between two arrays of the same shape (flattened).
+
+    Parameters
+    ----------
+    a, b : array_like
+        Same shape, finite, not all zero.
+
+    Returns
+    -------
+    float
+        ``<a, b> / (|a| |b|)`` in ``[-1, 1]``.
+
+    Raises
+    ------
+    ValueError
+        On different shapes, NaN/inf, or a zero array (the angle is undefined).
+
+    Examples
+    --------
+    >>> round(cosine([1, 0], [1, 1]), 4)
+    0.7071
+    """
+    a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a_arr.shape != b_arr.shape:
+        raise ValueError(f"cosine: shapes differ, {a_arr.shape} vs {b_arr.shape}")
+    fa, fb = _flat(a_arr, "a"), _flat(b_arr, "b")
+    na, nb = np.linalg.norm(fa), np.linalg.norm(fb)
+    if na == 0 or nb == 0:
+        raise ValueError("cosine: undefined for a zero array (no update or zero gradient); "
+                         "present a nudged pattern or check the learning rate")
+    return float(np.clip(fa @ fb / (na * nb), -1.0, 1.0))
+
+
+def angle_deg(a, b) -> float:
+    """Angle in degrees between two arrays of the same shape (0 = parallel).
+
+    Examples
+    --------
+    >>> round(angle_deg([1, 0], [0, 2]), 6)
+    90.0
+    """
+    return float(np.degrees(np.arccos(cosine(a, b))))
+
+
+def layer_alignment(updates, gradients, names=None) -> dict:
+    """Per-layer cosine and angle between updates and *negative* gradients.
+
+    Parameters
+    ----------
+    updates : sequence or dict of arrays
+        Weight changes ``dW_k`` (or low-pass traces ``D_k``) of a rule.
+    gradients : sequence or dict of arrays
+        ``dLoss/dW_k`` (e.g. from
+        :func:`brian_dendrites.reference.mlp.backprop_gradients`), same
+        shapes and order (or keys) as ``updates``.
+    names : sequence of str, optional
+        Layer names for sequences (default ``'W1', 'W2', ...``).
+
+    Returns
+    -------
+    dict
+        ``name -> {'cosine': c, 'angle_deg': a, 'norm_update': |dW|,
+        'norm_gradient': |g|}`` with ``c = cos(dW, -g)``.
+
+    Examples
+    --------
+    >>> out = layer_alignment([np.ones((2, 2))], [-2 * np.ones((2, 2))])
+    >>> out['W1']['cosine']
+    1.0
+    """
+    if isinstance(updates, dict) != isinstance(gradients, dict):
+        raise TypeError("updates and gradients must both be dicts or both be sequences")
+    if isinstance(updates, dict):
+        if set(updates) != set(gradients):
+            raise ValueError(f"updates and gradients have different layers: "
+                             f"{sorted(updates)} vs {sorted(gradients)}")
+        keys = list(updates)
+        ups, grads = [updates[k] for k in keys], [gradients[k] for k in keys]
+    else:
+        ups, grads = list(updates), list(gradients)
+        if len(ups) != len(grads):
+            raise ValueError(f"updates has {len(ups)} layers, gradients {len(grads)}")
+        keys = list(names) if names is not None else [f"W{k + 1}" for k in range(len(ups))]
+        if len(keys) != len(ups):
+            raise ValueError(f"names has {len(keys)} entries for {len(ups)} layers")
+    out = {}
+    for k, u, g in zip(keys, ups, grads):
+        u, g = np.asarray(u, dtype=float), np.asarray(g, dtype=float)
+        if u.shape != g.shape:
+            raise ValueError(f"layer {k}: update shape {u.shape} != gradient shape {g.shape}")
+        c = cosine(u, -g)
+        out[k] = {"cosine": c, "angle_deg": float(np.degrees(np.arccos(c))),
+                  "norm_update": float(np.linalg.norm(u)), "norm_gradient": float(np.linalg.norm(g))}
+    return out
+
+
+def update_gradient_alignment(W_before, W_after, gradients, names=None) -> dict:
+    """Alignment of the weight change ``W_after - W_before`` with ``-gradients``.
+
+    Parameters
+    ----------
+    W_before, W_after : sequence or dict of arrays
+        Weights before and after a presentation (same layout).
+    gradients : sequence or dict of arrays
+        Loss gradients at ``W_before`` (same layout).
+    names : sequence of str, optional
+        See :func:`layer_alignment`.
+
+    Returns
+    -------
+    dict
+        As :func:`layer_alignment`.
+    """
+    if isinstance(W_before, dict):
+        if not isinstance(W_after, dict) or set(W_after) != set(W_before):
+            raise ValueError("W_before and W_after must hold the same layers")
+        updates = {k: np.asarray(W_after[k], float) - np.asarray(W_before[k], float) for k in W_before}
+    else:
+        if len(W_before) != len(W_after):
+            raise ValueError(f"W_before has {len(W_before)} layers, W_after {len(W_after)}")
+        updates = [np.asarray(a, float) - np.asarray(b, float) for b, a in zip(W_before, W_after)]
+    return layer_alignment(updates, gradients, names)
+
+
+def feedback_alignment_angles(forward, feedback) -> list:
+    """Angles (degrees) between forward weights ``W_{k+1}`` and feedback ``B_k``.
+
+    Backprop sends errors down through ``W_{k+1}^T``; a circuit with fixed
+    top-down weights ``B_k`` (shape ``(n_k, n_{k+1})``) approximates it
+    better the smaller the angle between ``W_{k+1}^T`` and ``B_k``.
+
+    Parameters
+    ----------
+    forward : sequence of arrays
+        ``[W_1, ..., W_L]``, ``W_k`` of shape ``(n_k, n_{k-1})``.
+    feedback : sequence of arrays
+        ``[B_1, ..., B_{L-1}]``, ``B_k`` of shape ``(n_k, n_{k+1})``.
+
+    Returns
+    -------
+    list of float
+        ``angle(W_{k+1}^T, B_k)`` for ``k = 1..L-1``; 90 deg for unrelated
+        random matrices, 0 deg for ``W_{k+1}^T`` proportional to ``B_k``.
+
+    Examples
+    --------
+    >>> W = [np.ones((3, 2)), np.arange(6.).reshape(2, 3)]
+    >>> feedback_alignment_angles(W, [np.arange(6.).reshape(2, 3).T])
+    [0.0]
+    """
+    forward, feedback = list(forward), list(feedback)
+    if len(feedback) != len(forward) - 1:
+        raise ValueError(f"need len(feedback) == len(forward) - 1, got {len(feedback)} and "
+                         f"{len(forward)}")
+    out = []
+    for k, B in enumerate(feedback):
+        Wt = np.asarray(forward[k + 1], dtype=float).T
+        B = np.asarray(B, dtype=float)
+        if Wt.shape != B.shape:
+            raise ValueError(f"feedback[{k}] must have shape {Wt.shape} (n_k, n_k+1), got {B.shape}")
+        out.append(angle_deg(Wt, B))
+    return out
