@@ -556,22 +556,30 @@ def _hash_project(directory: Path) -> str:
     order that varies between Python sessions (it iterates over a set of
     clocks). Those lines (``_array_<clock>_{dt,t,timestep}[0] = ...;``) are
     hashed sorted, so an unchanged network is recognised in a new session;
-    every other line is hashed in order.
+    every other line is hashed in order. Brian2 also suffixes the names of
+    code objects (``..._codeobject_1``) when an object of the same name is
+    still alive elsewhere in the process; those suffixes are internal (no
+    run argument or result file depends on them) and are removed before
+    hashing, so a worker process and the main process share one binary.
     """
     import re
 
     import brian2
 
     clock_line = re.compile(r"^\s*_array_\w*clock\w*_(dt|t|timestep)\[0\] = .*;\s*$")
+    suffix = re.compile(rb"(_codeobject)_\d+\b")
     h = hashlib.sha256()
     h.update(brian2.__version__.encode())
-    for path in sorted(directory.rglob("*")):
+    def key(path):
+        return suffix.sub(rb"\1", str(path.relative_to(directory)).encode())
+
+    for path in sorted(directory.rglob("*"), key=key):
         if not path.is_file() or "results" in path.relative_to(directory).parts:
             continue
         if path.suffix not in {".cpp", ".h", ".txt", ".dat", ""} and path.name != "makefile":
             continue
-        h.update(str(path.relative_to(directory)).encode())
-        data = path.read_bytes()
+        h.update(key(path))
+        data = suffix.sub(rb"\1", path.read_bytes())
         if path.name == "main.cpp":
             lines = data.decode().splitlines()
             clocks = sorted(line.strip() for line in lines if clock_line.match(line))

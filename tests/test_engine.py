@@ -45,3 +45,32 @@ def test_new_python_session_reuses_the_compiled_binary(tmp_path):
         assert other["u"] == first["u"]
     compiled = [p for p in tmp_path.iterdir() if (p / "main").exists()]
     assert len(compiled) == 1
+
+
+def _build_small():
+    from brian2 import StateMonitor
+
+    import brian_dendrites.models as models
+
+    g = models.pyramidal_neuron().make_group(2, name="pyr_alive")
+    return {"pyr_alive": g, "mon_alive": StateMonitor(g, "u", record=True, name="mon_alive")}
+
+
+def test_objects_alive_elsewhere_do_not_force_a_recompile(tmp_path):
+    """Brian2 renames code objects ('_codeobject_1') if a same-named object is alive."""
+    from brian2 import ms
+
+    from brian_dendrites.engine import Simulation
+
+    first = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=tmp_path,
+                       name="alive")
+    keep = Simulation(_build_small, 1 * ms, target="numpy", name="alive")  # objects stay alive
+    assert keep.run()["pyr_alive.u"].shape == (2,)  # ... and so do its code objects
+    second = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=tmp_path,
+                        name="alive")
+    assert second.project_dir == first.project_dir
+    assert len(list(tmp_path.glob("*/main"))) == 1
+    a, b = first.run({"pyr_alive.v_B": 2.0}), second.run({"pyr_alive.v_B": 2.0})
+    assert set(a) == set(b)
+    for key in a:
+        assert (a[key] == b[key]).all(), key
