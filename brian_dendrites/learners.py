@@ -98,6 +98,14 @@ class Learner:
         self._sim = None
         self._state = None
 
+    @staticmethod
+    def _discard(circuit):
+        """Mark objects built only to validate arguments as deliberately unused
+        (silences Brian2's "never included in a network" warning)."""
+        for obj in circuit.objects.values():
+            if getattr(obj, "_network", "uninitialized") is None:
+                obj._network = "validation only"
+
     # -------------------------------------------------------------- engine
     @property
     def simulation(self) -> Simulation:
@@ -366,7 +374,7 @@ class DendriticMicrocircuitRegressor(Learner):
         self.self_predicting = self_predicting
         self.circuit_kwargs = {**(circuit_kwargs or {}), **kwargs}
         # validate everything now (cheap: builds the Python objects, compiles nothing)
-        self._build(1)
+        self._discard(self._build(1))
 
     def _t_pattern(self):
         return self.t_pattern

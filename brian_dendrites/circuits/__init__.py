@@ -7,5 +7,7 @@ gives two independent :class:`Circuit` objects. The engine
 
 from .base import Circuit, matrix_to_synapses, synapses_to_matrix
 from .microcircuit import dendritic_microcircuit
+from .steady_state import steady_state_microcircuit
 
-__all__ = ["Circuit", "matrix_to_synapses", "synapses_to_matrix", "dendritic_microcircuit"]
+__all__ = ["Circuit", "matrix_to_synapses", "synapses_to_matrix", "dendritic_microcircuit",
+           "steady_state_microcircuit"]
