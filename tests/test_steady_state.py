@@ -252,3 +252,18 @@ def test_example_fast_mode_runs(mnist_path, tmp_path):
     assert all(len(c) == 2 and all(0 <= e <= 1 for e in c) for c in curves.values())
     with pytest.raises(SystemExit, match="MNIST file not found"):
         mod.main(["--fast", "--data", str(tmp_path / "missing.csv.gz")])
+
+
+def test_mode_argument_selects_the_steady_state_circuit():
+    from brian_dendrites.circuits import dendritic_microcircuit, steady_state_microcircuit
+
+    a = dendritic_microcircuit([4, 3, 2], n_patterns=5, mode="steady_state", activation="logistic",
+                               seed=2, self_predicting=True,
+                               steady_state_kwargs=dict(eta_PP=0.05))
+    b = steady_state_microcircuit([4, 3, 2], n_samples=5, activation="logistic", seed=2,
+                                  self_predicting=True, eta_PP=0.05)
+    assert sorted(a.objects) == sorted(b.objects)
+    for name in ("W1", "W2", "IP1"):
+        np.testing.assert_array_equal(a.objects[name].w[:], b.objects[name].w[:], err_msg=name)
+    with pytest.raises(ValueError, match="steady_state_kwargs only apply"):
+        dendritic_microcircuit([4, 3, 2], n_patterns=5, steady_state_kwargs=dict(eta_PP=0.05))

@@ -36,7 +36,7 @@ from .base import Circuit, matrix_to_synapses
 __all__ = ["dendritic_microcircuit", "self_predicting_weights", "MICROCIRCUIT_DEFAULTS"]
 
 #: Simulation modes built by :func:`dendritic_microcircuit`.
-MODES = ("rate", "spiking")
+MODES = ("rate", "spiking", "steady_state")
 
 #: Conductances (1/ms) and learning settings used by default (reimplementation
 #: defaults, see ../shared/PAPERS.md section 1).
@@ -126,6 +126,7 @@ def dendritic_microcircuit(
     mode: str = "rate",
     r_max=1000 * Hz,
     tau_x=10 * ms,
+    steady_state_kwargs: dict | None = None,
 ) -> Circuit:
     """Build a dendritic cortical microcircuit (Sacramento et al. 2018).
 
@@ -160,8 +161,14 @@ def dendritic_microcircuit(
         (:func:`self_predicting_weights`) unless given in ``weights``.
     seed : int
         Seed of the initial weights.
-    mode : {'rate', 'spiking'}
-        ``'rate'``: the full rate dynamics (paper). ``'spiking'``: every
+    mode : {'rate', 'spiking', 'steady_state'}
+        ``'rate'``: the full rate dynamics (paper). ``'steady_state'``: the
+        paper's two-step MNIST approximation, one time step per sample,
+        built by :func:`~brian_dendrites.circuits.steady_state_microcircuit`
+        (``n_patterns`` samples; ``layers``, ``activation``, ``weights``,
+        ``self_predicting`` and ``seed`` are passed on, its own settings go
+        in ``steady_state_kwargs``; the continuous-time arguments do not
+        apply). ``'spiking'``: every
         population (input included) also fires Poisson spikes at
         ``r_max * r`` and the pathways read a spike trace ``x`` (``E[x] = r``,
         time constant ``tau_x``) instead of the rate: the same rules with
@@ -177,6 +184,14 @@ def dendritic_microcircuit(
     layers = _check_layers(layers)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "steady_state":
+        from .steady_state import steady_state_microcircuit
+
+        return steady_state_microcircuit(layers, n_samples=n_patterns, activation=activation,
+                                         weights=weights, self_predicting=self_predicting,
+                                         seed=seed, **(steady_state_kwargs or {}))
+    if steady_state_kwargs:
+        raise ValueError("steady_state_kwargs only apply to mode='steady_state'")
     if isinstance(n_patterns, bool) or not isinstance(n_patterns, numbers.Integral) or n_patterns < 1:
         raise ValueError(f"n_patterns must be a positive integer, got {n_patterns!r}")
     if not isinstance(t_pattern, Quantity) or t_pattern.dim != second.dim or float(t_pattern) <= 0:
