@@ -98,6 +98,14 @@ class Learner:
         self._sim = None
         self._state = None
 
+    def _n_in(self):
+        """Input width (subclasses keep their sizes in ``self.layers``)."""
+        return self.layers[0]
+
+    def _n_out(self):
+        """Output width."""
+        return self.layers[-1]
+
     @staticmethod
     def _discard(circuit):
         """Mark objects built only to validate arguments as deliberately unused
@@ -378,12 +386,6 @@ class DendriticMicrocircuitRegressor(Learner):
 
     def _t_pattern(self):
         return self.t_pattern
-
-    def _n_in(self):
-        return self.layers[0]
-
-    def _n_out(self):
-        return self.layers[-1]
 
     def _build(self, n_patterns):
         return dendritic_microcircuit(

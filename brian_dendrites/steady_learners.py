@@ -135,12 +135,6 @@ class SteadyStateMicrocircuitClassifier(Learner):
     def _t_pattern(self):
         return self.t_sample
 
-    def _n_in(self):
-        return self.layers[0]
-
-    def _n_out(self):
-        return self.layers[-1]
-
     def _build(self, n_patterns):
         return steady_state_microcircuit(
             self.layers, n_samples=n_patterns, activation=self.activation, eta_PP=self.eta_PP,

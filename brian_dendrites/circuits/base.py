@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Circuit", "matrix_to_synapses", "synapses_to_matrix"]
+__all__ = ["Circuit", "matrix_to_synapses", "synapses_to_matrix", "check_weights"]
 
 
 @dataclasses.dataclass
@@ -47,3 +47,23 @@ def synapses_to_matrix(w: np.ndarray, n_post: int, n_pre: int) -> np.ndarray:
     if w.size != n_post * n_pre:
         raise ValueError(f"w has {w.size} synapses, expected n_post*n_pre = {n_post * n_pre}")
     return w.reshape(n_pre, n_post).T.copy()
+
+
+def check_weights(weights, shapes: dict) -> dict:
+    """Validate initial weight matrices against ``shapes`` (family -> (n_post, n_pre)).
+
+    Returns a dict of float arrays. Raises KeyError for an unknown family,
+    ValueError for a wrong shape or NaN/inf, naming the family.
+    """
+    out = {}
+    for name, W in dict(weights or {}).items():
+        if name not in shapes:
+            raise KeyError(f"weights: unknown family {name!r}; expected some of {sorted(shapes)}")
+        W = np.asarray(W, dtype=float)
+        if W.shape != shapes[name]:
+            raise ValueError(f"weights[{name!r}] must have shape {shapes[name]} (n_post, n_pre), "
+                             f"got {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"weights[{name!r}] contains NaN or inf")
+        out[name] = W
+    return out

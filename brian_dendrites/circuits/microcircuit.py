@@ -31,7 +31,7 @@ from brian2 import Hz, Quantity, StateMonitor, TimedArray, ms, second
 
 import brian_dendrites.models as models
 
-from .base import Circuit, matrix_to_synapses
+from .base import Circuit, check_weights, matrix_to_synapses
 
 __all__ = ["dendritic_microcircuit", "self_predicting_weights", "MICROCIRCUIT_DEFAULTS"]
 
@@ -206,16 +206,7 @@ def dendritic_microcircuit(
     etas_pp = [_as_rate(e, "eta_PP") for e in etas_pp]
     eta_IP, eta_PI, eta_TD = (_as_rate(e, n) for e, n in ((eta_IP, "eta_IP"), (eta_PI, "eta_PI"), (eta_TD, "eta_TD")))
     shapes = weight_shapes(layers)
-    weights = dict(weights or {})
-    for name, W in weights.items():
-        if name not in shapes:
-            raise KeyError(f"weights: unknown family {name!r}; expected some of {sorted(shapes)}")
-        W = np.asarray(W, dtype=float)
-        if W.shape != shapes[name]:
-            raise ValueError(f"weights[{name!r}] must have shape {shapes[name]} (n_post, n_pre), got {W.shape}")
-        if not np.all(np.isfinite(W)):
-            raise ValueError(f"weights[{name!r}] contains NaN or inf")
-        weights[name] = W
+    weights = check_weights(weights, shapes)
     rng = np.random.default_rng(seed)
     init = {}
     for name, (n_post, n_pre) in shapes.items():

@@ -65,7 +65,7 @@ from brian2 import Equations, Quantity, StateMonitor, TimedArray, linked_var, ms
 import brian_dendrites.models as models
 from brian_dendrites.spec import NeuronModel, Param, SynapseModel
 
-from .base import Circuit, matrix_to_synapses
+from .base import Circuit, check_weights, matrix_to_synapses
 from .microcircuit import _check_layers, weight_shapes
 
 __all__ = [
@@ -500,17 +500,7 @@ def steady_state_microcircuit(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     shapes = weight_shapes(layers)
-    weights = dict(weights or {})
-    for name, W in weights.items():
-        if name not in shapes:
-            raise KeyError(f"weights: unknown family {name!r}; expected some of {sorted(shapes)}")
-        W = np.asarray(W, dtype=float)
-        if W.shape != shapes[name]:
-            raise ValueError(f"weights[{name!r}] must have shape {shapes[name]} (n_post, n_pre), "
-                             f"got {W.shape}")
-        if not np.all(np.isfinite(W)):
-            raise ValueError(f"weights[{name!r}] contains NaN or inf")
-        weights[name] = W
+    weights = check_weights(weights, shapes)
     init = steady_state_init(layers, w_scale=w_scale, seed=seed)
     if not self_predicting:  # independent draws for IP and PI
         rng = np.random.default_rng([seed, 1])
