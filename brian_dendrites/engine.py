@@ -59,6 +59,10 @@ logger = get_logger(__name__)
 
 __all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir"]
 
+#: Explicit network name: an automatic one ('network*') would become 'network_2'
+#: while other networks are alive, changing the generated code and its hash.
+_NETWORK_NAME = "brian_dendrites_network"
+
 #: Brian2 code-generation targets the engine supports.
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
@@ -264,7 +268,8 @@ class Simulation:
         with self._runtime_context():
             objs = _as_objects(build())
             self._objects = objs
-            self._net = Network([o for o in objs.values() if not isinstance(o, TimedArray)])
+            self._net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
+                                name=_NETWORK_NAME)
             self._net.store("initial")
             self._timed_initial = {
                 k: np.array(o.values, copy=True)
@@ -309,7 +314,8 @@ class Simulation:
             if self.seed is not None:
                 brian_seed(int(self.seed))
             objs = _as_objects(build())
-            net = Network([o for o in objs.values() if not isinstance(o, TimedArray)])
+            net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
+                          name=_NETWORK_NAME)
             if self.dense:
                 from .dense import apply_dense
 

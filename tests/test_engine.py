@@ -58,18 +58,20 @@ def _build_small():
 
 def test_objects_alive_elsewhere_do_not_force_a_recompile(tmp_path):
     """Brian2 renames code objects ('_codeobject_1') if a same-named object is alive."""
-    from brian2 import ms
+    from brian2 import Network, ms
 
     from brian_dendrites.engine import Simulation
 
     first = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=tmp_path,
                        name="alive")
+    other_network = Network()  # an automatically named network stays alive too
     keep = Simulation(_build_small, 1 * ms, target="numpy", name="alive")  # objects stay alive
     assert keep.run()["pyr_alive.u"].shape == (2,)  # ... and so do its code objects
     second = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=tmp_path,
                         name="alive")
     assert second.project_dir == first.project_dir
     assert len(list(tmp_path.glob("*/main"))) == 1
+    assert other_network.name.startswith("network")
     a, b = first.run({"pyr_alive.v_B": 2.0}), second.run({"pyr_alive.v_B": 2.0})
     assert set(a) == set(b)
     for key in a:
