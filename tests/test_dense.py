@@ -21,7 +21,6 @@ from brian2 import (
     Synapses,
     defaultclock,
     prefs,
-    second,
 )
 from brian2.devices.device import get_device, reinit_devices, reset_device, set_device
 
@@ -276,6 +275,17 @@ def test_is_all_to_all_standalone_bookkeeping(standalone):
 
 
 def test_runtime_device_checks_arrays():
+    # numpy target: the default ('auto' = cython) would compile the synapse
+    # creation code for over a minute on a fresh machine, for no test value
+    old_target = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    try:
+        _check_runtime_arrays()
+    finally:
+        prefs.codegen.target = old_target
+
+
+def _check_runtime_arrays():
     pre = NeuronGroup(4, "r : 1")
     post = NeuronGroup(3, "v : 1")
     full = Synapses(pre, post, "w : 1")
