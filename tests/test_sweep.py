@@ -256,16 +256,25 @@ def test_measure_callable_and_final():
 # ------------------------------------------------------------ parallel
 def test_local_processes_give_the_serial_table(serial_table, sweep_cache):
     df, _ = serial_table
+    # Fresh worker processes may generate code that differs in internal names
+    # from this long-lived test process (other tests' objects are alive here),
+    # so they may compile once per shape; never more, and never per point.
+    before = set(sweep_cache.glob("*/main"))
     par = sweep(tiny_network, GRID, read=READ, cache_dir=sweep_cache, n_jobs=2, progress=False)
     _assert_same_table(df, par)
     workers = set(par["worker"].dropna())
     assert workers and f"pid {os.getpid()}" not in workers  # ran in other processes
-    assert len(list(sweep_cache.glob("*/main"))) == 2  # workers reused the binaries
+    after = set(sweep_cache.glob("*/main"))
+    assert len(after - before) <= 2  # at most one build per shape, shared by the workers
+    par2 = sweep(tiny_network, GRID, read=READ, cache_dir=sweep_cache, n_jobs=2, progress=False)
+    _assert_same_table(df, par2)
+    assert set(sweep_cache.glob("*/main")) == after  # fresh processes reuse the binaries
 
 
 def test_dask_local_cluster_gives_the_serial_table(serial_table, sweep_cache):
     distributed = pytest.importorskip("distributed")
     df, _ = serial_table
+    before = set(sweep_cache.glob("*/main"))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   preload=["brian2"], dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
@@ -278,7 +287,8 @@ def test_dask_local_cluster_gives_the_serial_table(serial_table, sweep_cache):
     _assert_same_table(df, again)
     assert all(w.startswith("tcp://") for w in dist["worker"].dropna())
     assert again.attrs["builds"] == []
-    assert len(list(sweep_cache.glob("*/main"))) == 2
+    # at most one compilation per shape for all workers (see the local test)
+    assert len(set(sweep_cache.glob("*/main")) - before) <= 2
     print(f"dask: total {dist.attrs['total_time']:.1f} s (with builds), "
           f"{again.attrs['total_time']:.2f} s for {len(again)} points reusing workers' Simulations")
 
