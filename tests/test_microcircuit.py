@@ -142,3 +142,26 @@ def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
         assert np.abs(u_spk - u_rate).max() < 0.05 * np.abs(u_rate).max() + 0.02, (u_spk, u_rate)
     # and spikes really happen: the traces are not the rates
     assert np.abs(res["inp.x"] - X[0]).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_microcircuit_identical_on_cython_numpy_and_standalone(cache_dir):
+    """The whole circuit (not only each model and rule) on all three targets.
+
+    Slow only because Cython's first compile of the circuit's ~25 code objects
+    takes minutes on a fresh machine; every model and rule is compared across
+    the three targets in the default suite.
+    """
+    X, U = _patterns()
+    values = {"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(2)}
+    results = {t: Simulation(_builder(), 20 * ms, target=t, name="mc", cache_dir=cache_dir)
+               .run(values) for t in ("numpy", "cython", "cpp_standalone")}
+    compared = 0
+    for key, ref in results["numpy"].items():
+        if ref.dtype.kind != "f":
+            continue
+        for t in ("cython", "cpp_standalone"):
+            np.testing.assert_allclose(results[t][key], ref, rtol=1e-9, atol=1e-15,
+                                       err_msg=f"{key} on {t}")
+        compared += 1
+    assert compared > 30
