@@ -74,8 +74,8 @@ class Learner:
     """Base class: chunked training through one compiled simulation.
 
     Subclasses implement ``_build`` (returns a circuit for ``n_patterns``),
-    ``_chunk_values`` (TimedArray values for one chunk) and ``_outputs``
-    (read predictions from a run result).
+    ``_read_keys`` and ``_outputs`` (read predictions from a run result),
+    and may override ``_chunk_values`` (TimedArray values for one chunk).
     """
 
     #: attributes saved by :meth:`save` (constructor arguments)
@@ -97,6 +97,23 @@ class Learner:
         self.history_rows: list[dict] = []
         self._sim = None
         self._state = None
+
+    def _chunk_values(self, X, Y, valid, learn):
+        """TimedArray values for one chunk (the circuits' shared input protocol).
+
+        ``x_in`` inputs, ``u_target`` targets with the teacher ``nudge_in`` on
+        for the ``valid`` patterns while learning, and ``learn_in`` = 1 for
+        them (0 freezes plasticity during padding and prediction).
+        """
+        mask = np.zeros(self.chunk)
+        mask[:valid] = 1.0
+        values = {"x_in.values": X, "learn_in.values": mask if learn else np.zeros(self.chunk)}
+        if Y is not None and learn:
+            values["u_target.values"] = Y
+            values["nudge_in.values"] = mask
+        else:
+            values["nudge_in.values"] = np.zeros(self.chunk)
+        return values
 
     def _n_in(self):
         """Input width (subclasses keep their sizes in ``self.layers``)."""
@@ -392,17 +409,6 @@ class DendriticMicrocircuitRegressor(Learner):
             self.layers, n_patterns=n_patterns, t_pattern=self.t_pattern, eta_PP=self.eta_PP,
             eta_IP=self.eta_IP, eta_PI=self.eta_PI, eta_TD=self.eta_TD,
             self_predicting=self.self_predicting, seed=self.seed, **self.circuit_kwargs)
-
-    def _chunk_values(self, X, Y, valid, learn):
-        mask = np.zeros(self.chunk)
-        mask[:valid] = 1.0
-        values = {"x_in.values": X, "learn_in.values": mask if learn else np.zeros(self.chunk)}
-        if Y is not None and learn:
-            values["u_target.values"] = Y
-            values["nudge_in.values"] = mask
-        else:
-            values["nudge_in.values"] = np.zeros(self.chunk)
-        return values
 
     def _read_keys(self):
         L = len(self.layers) - 1

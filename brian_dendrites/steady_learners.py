@@ -141,17 +141,6 @@ class SteadyStateMicrocircuitClassifier(Learner):
             eta_IP=self.eta_IP, lam_out=self.lam_out, lam_A=self.lam_A, lam_I=self.lam_I,
             w_scale=self.w_scale, seed=self.seed, t_sample=self.t_sample)
 
-    def _chunk_values(self, X, Y, valid, learn):
-        mask = np.zeros(self.chunk)
-        mask[:valid] = 1.0
-        values = {"x_in.values": X, "learn_in.values": mask if learn else np.zeros(self.chunk)}
-        if Y is not None and learn:
-            values["u_target.values"] = Y
-            values["nudge_in.values"] = mask
-        else:
-            values["nudge_in.values"] = np.zeros(self.chunk)
-        return values
-
     def _read_keys(self):
         return ["out_mon.u_bu"]
 
