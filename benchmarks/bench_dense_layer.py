@@ -16,9 +16,11 @@ with fixed random presynaptic rates ``r`` and targets.  Compared:
 * NumPy with in-place BLAS: ``scipy.linalg.blas.dger`` / ``sger`` (``overwrite_a=True`` on a
   Fortran-ordered weight matrix) and ``dgemv`` / ``sgemv`` for the summed input.
 
-Brian times are the binary's own network-run time (``device._last_run_time``), minimum over
-repeated runs of one compiled binary; the compile time is reported separately.  NumPy times
-are the minimum over repeats of the 1000-step loop.  BLAS is limited to one thread.
+Brian times are the binary's own network-run time (``results/last_run_info.txt``), NumPy
+times the 1000-step loop.  Both binaries are compiled first; then the repeats of every
+implementation are interleaved (NumPy BLAS, stock, dense, NumPy BLAS, ...) so that all see the
+same machine load, and the minimum of each is reported (``np.outer``: three repeats).  The
+compile time is reported separately.  BLAS is limited to one thread.
 
 Run ``python benchmarks/bench_dense_layer.py`` (add ``--quick`` for fewer repeats).
 """
@@ -95,20 +97,24 @@ def numpy_blas(r, target, w0, dtype):
     return elapsed, w
 
 
-def brian_layer(r, target, w0, dtype, dense, directory, repeats):
-    """Build the layer in cpp_standalone and time the binary.
+def brian_layer(r, target, w0, dtype, dense, directory):
+    """Build the layer in cpp_standalone, run it once, and return how to time it.
 
     Returns
     -------
     compile_time : float
         Seconds for ``device.build(..., run=False)`` (code generation + compilation).
-    run_time : float
-        Minimum of ``device._last_run_time`` over ``repeats`` runs.
     w : ndarray, shape (N_PRE, N_POST)
-        Final weights.
+        Final weights of the first run.
+    timer : callable
+        ``timer()`` runs the compiled binary again with the same run values and
+        returns its own network-run time (``results/last_run_info.txt``), so that
+        repeats of Brian and of NumPy can be interleaved under the same load.
     switched : list of str
         What `apply_dense` switched (empty for stock).
     """
+    import subprocess
+
     import brian2 as b2
     from brian2 import Network, NeuronGroup, Synapses, device, prefs, second
     from brian2.devices.device import reinit_devices, reset_device, set_device
@@ -149,17 +155,26 @@ def brian_layer(r, target, w0, dtype, dense, directory, repeats):
         compile_time = time.perf_counter() - t0
         # synapse s connects i = s // N_POST to j = s % N_POST in both
         # variants, so the C-order ravel of w0 is the initial weight vector
-        run_args = {syn.w: np.ascontiguousarray(w0, dtype=dtype).ravel()}
-        times = []
-        for _ in range(repeats):
-            device.run(directory=directory, with_output=False, run_args=run_args)
-            times.append(device._last_run_time)
+        w_init = np.ascontiguousarray(w0, dtype=dtype).ravel()
+        device.run(directory=directory, with_output=False, run_args={syn.w: w_init})
         w = np.asarray(syn.w[:]).reshape(N_PRE, N_POST)
-        return compile_time, min(times), w, switched
+        # the same command line again (the value file is now in static_arrays)
+        name, string_value, _, _ = device._prepare_variableview_run_arg(syn.w, w_init)
+        results = os.path.join(directory, "results_timing")
+        os.makedirs(results, exist_ok=True)
+        cmd = [os.path.join(directory, "main"), "--results_dir", results + os.sep,
+               f"{name}={string_value}"]
     finally:
         device.reinit()
         reset_device()
         reinit_devices()
+
+    def timer():
+        subprocess.run(cmd, cwd=directory, check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(results, "last_run_info.txt")) as f:
+            return float(f.read().split()[0])
+
+    return compile_time, w, timer, switched
 
 
 def main(argv=None):
@@ -178,7 +193,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # Brian's post-run NaN check compares float32 arrays with 1e50
     warnings.filterwarnings("ignore", "overflow encountered in cast")
-    repeats = 2 if args.quick else 5
+    repeats = 3 if args.quick else 10
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
     r, target, w0 = make_data()
@@ -187,16 +202,25 @@ def main(argv=None):
     try:
         for dtype in (np.float64, np.float32):
             name = np.dtype(dtype).name
-            outer = min(numpy_outer(r, target, w0, dtype)[0] for _ in range(repeats))
-            blas_runs = [numpy_blas(r, target, w0, dtype) for _ in range(repeats)]
-            t_blas = min(t for t, _ in blas_runs)
-            w_blas = blas_runs[0][1]
-            res = {}
+            builds = {}
             for label, dense in (("stock", False), ("dense", True)):
                 directory = os.path.join(root, f"{label}_{name}")
-                res[label] = brian_layer(
-                    r, target, w0, dtype, dense, directory, repeats
-                )
+                builds[label] = brian_layer(r, target, w0, dtype, dense, directory)
+            # interleave the repeats so that every implementation sees the
+            # same machine load; keep the minimum of each
+            times = {"outer": [], "blas": [], "stock": [], "dense": []}
+            w_blas = None
+            for rep in range(repeats):
+                if rep < 3:  # np.outer is slow and never close
+                    times["outer"].append(numpy_outer(r, target, w0, dtype)[0])
+                t_b, w_b = numpy_blas(r, target, w0, dtype)
+                times["blas"].append(t_b)
+                w_blas = w_b if w_blas is None else w_blas
+                for label in ("stock", "dense"):
+                    times[label].append(builds[label][2]())
+            outer, t_blas = min(times["outer"]), min(times["blas"])
+            res = {label: (builds[label][0], min(times[label]), builds[label][1],
+                           builds[label][3]) for label in builds}
             assert res["dense"][3] == ["layer"], res["dense"][3]
             w_stock, w_dense = res["stock"][2], res["dense"][2]
             scale = np.max(np.abs(w_blas))

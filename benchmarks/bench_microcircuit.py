@@ -4,7 +4,8 @@ Per-sample time (100 ms of full continuous dynamics, dt = 0.1 ms, all four
 plasticity rules on) of our compiled Brian2 circuit (cpp_standalone, dense
 all-to-all path) beside the plain NumPy implementation of exactly the same
 equations with in-place BLAS (``brian_dendrites.reference.ReferenceMicrocircuit``),
-measured in the same run, single-threaded, minimum of repeats; plus the peak
+measured in the same run, single-threaded, repeats interleaved (Brian, NumPy
+float64, NumPy float32, Brian, ...) and the minimum of each kept; plus the peak
 memory of the simulating process.
 
 Run: ``python benchmarks/bench_microcircuit.py [--quick]``
@@ -31,21 +32,28 @@ from brian_dendrites.reference import ReferenceMicrocircuit  # noqa: E402
 LAYERS = [784, 500, 500, 10]
 
 
-def bench_numpy(n_steps, repeats, dtype):
+def numpy_timer(n_steps, dtype):
+    """Return ``timer()``: one 1000-step NumPy run of the reference circuit, in seconds."""
     net = ReferenceMicrocircuit(LAYERS, phi="logistic", seed=0, dtype=dtype,
                                 eta_PP=1e-3, eta_IP=1e-3, eta_PI=5e-4)
     rng = np.random.default_rng(0)
     X = np.repeat(rng.uniform(0, 1, (1, LAYERS[0])), n_steps, axis=0)
     U = np.repeat(rng.uniform(0, 1, (1, LAYERS[-1])), n_steps, axis=0)
-    best = np.inf
-    for _ in range(repeats):
+
+    def timer():
         t0 = time.perf_counter()
         net.run(X, U, record=())
-        best = min(best, time.perf_counter() - t0)
-    return best
+        return time.perf_counter() - t0
+
+    return timer
 
 
-def bench_brian(n_patterns, repeats, cache_dir):
+def brian_timer(n_patterns, cache_dir):
+    """Build (or reuse) the compiled circuit; return ``(timer, build_s, dense)``.
+
+    ``timer()`` runs ``n_patterns`` samples and returns the wall time per
+    sample (binary start, reading the run values, writing results included).
+    """
     def build():
         return dendritic_microcircuit(LAYERS, n_patterns=n_patterns, t_pattern=100 * ms,
                                       activation="logistic", eta_PP=1e-3, eta_IP=1e-3,
@@ -59,12 +67,11 @@ def bench_brian(n_patterns, repeats, cache_dir):
     values = {"x_in.values": rng.uniform(0, 1, (n_patterns, LAYERS[0])),
               "u_target.values": rng.uniform(0, 1, (n_patterns, LAYERS[-1])),
               "nudge_in.values": np.ones(n_patterns)}
-    best = np.inf
-    for _ in range(repeats):
-        res = sim.run(values, read=["pyr3.u"])
-        best = min(best, res.wall_time)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return best / n_patterns, build_time, peak_mb, sim.dense_synapses
+
+    def timer():
+        return sim.run(values, read=["pyr3.u"]).wall_time / n_patterns
+
+    return timer, build_time, sim.dense_synapses
 
 
 def main(argv=None):
@@ -72,14 +79,21 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "bd_bench"))
     args = parser.parse_args(argv)
-    repeats = 2 if args.quick else 3
+    repeats = 2 if args.quick else 5
     n_patterns = 2 if args.quick else 10
-    per_sample, build, peak_mb, dense = bench_brian(n_patterns, repeats, args.cache_dir)
+    brian, build, dense = brian_timer(n_patterns, args.cache_dir)
     n_steps = 1000
-    rows = []
-    np64 = bench_numpy(n_steps, repeats, np.float64)
-    np32 = bench_numpy(n_steps, repeats, np.float32)
+    timers = {"brian": brian, "np64": numpy_timer(n_steps, np.float64),
+              "np32": numpy_timer(n_steps, np.float32)}
+    # interleaved repeats: every implementation sees the same machine load
+    best = {k: np.inf for k in timers}
+    for _ in range(repeats):
+        for key, timer in timers.items():
+            best[key] = min(best[key], timer())
+    per_sample, np64, np32 = best["brian"], best["np64"], best["np32"]
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     np_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = []
     rows.append(("brian_dendrites cpp_standalone (dense), float64", per_sample, per_sample / np64))
     rows.append(("NumPy in-place BLAS, float64", np64, 1.0))
     rows.append(("NumPy in-place BLAS, float32", np32, np32 / np64))

@@ -9,6 +9,14 @@
 {% block extra_headers %}
 {{ super() }}
 {{ dense.dense_pragmas() }}
+{# Row blocking (below) unrolls four terms per target element; the SLP
+   vectoriser would then compute the four products as one vector multiply and
+   add them without fused multiply-adds, i.e. round differently from the stock
+   loop (which contracts each "+= w*r" into an FMA).  The loop vectoriser over
+   the target elements keeps the per-element FMA chain. #}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-slp-vectorize")
+#endif
 {% endblock %}
 
 {% block before_code %}
@@ -35,13 +43,45 @@
         {{_target_var_array}}[_target_idx + {{_target_start}}] = 0;
     }
 
+    {# The compiler must not use its knowledge that the targets are now zero:
+       with "0 + a*b + c*d" it may fuse either product into an FMA, whereas the
+       stock loop (indirect indices) always rounds the first product alone. #}
+#if defined(__GNUC__)
+    __asm__ __volatile__("" ::: "memory");
+#endif
+
     // scalar code
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
+    {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code %}
+    // Rows of the weight matrix are taken four at a time: each target element
+    // is loaded once, receives the four terms in increasing synapse order (as
+    // in the stock loop, so the sums are bit-identical) and is stored once.
+    int _dense_pre0 = 0;
+    for (; _dense_pre0 + 4 <= _N_pre; _dense_pre0 += 4)
+    {
+        for (int _dense_post = 0; _dense_post < _N_post; _dense_post++)
+        {
+            auto _dense_acc = {{_target_var_array}}[_dense_post + {{_target_start}}];
+            for (int _dense_k = 0; _dense_k < 4; _dense_k++)
+            {
+                const int _dense_pre = _dense_pre0 + _dense_k;
+                const int _idx = _dense_pre * _N_post + _dense_post;
+                // vector code
+                const size_t _vectorisation_idx = _idx;
+                {{vector_code|autoindent}}
+                _dense_acc += _synaptic_var;
+            }
+            {{_target_var_array}}[_dense_post + {{_target_start}}] = _dense_acc;
+        }
+    }
+    for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
+    {% else %}
     for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+    {% endif %}
     {
         const int _dense_row = _dense_pre * _N_post;
         for (int _dense_post = 0; _dense_post < _N_post; _dense_post++)
