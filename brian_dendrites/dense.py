@@ -69,6 +69,7 @@ import weakref
 import numpy as np
 
 from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+from brian2.core.variables import ArrayVariable
 from brian2.core.network import Network
 from brian2.core.base import BrianObject
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
@@ -77,6 +78,7 @@ from brian2.devices.device import get_device
 from brian2.groups.subgroup import Subgroup
 from brian2.synapses.synapses import Synapses
 from brian2.utils.logger import get_logger
+from brian2.utils.stringtools import get_identifiers
 
 __all__ = [
     "DenseCPPCodeGenerator",
@@ -131,6 +133,63 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
         if var is post:
             return "_dense_post"
         return None
+
+    def _dense_align_array(self, code):
+        """Pointer name of the synaptic array the dense loops align, or ``None``.
+
+        The first (by name) synaptic floating-point array that the abstract
+        ``code`` writes, else the first one it reads.  The dense templates
+        peel the first elements of every weight row so that this array is
+        32-byte aligned in the vector loop (see ``dense_peel`` in
+        ``dense_templates/_dense_macros.cpp``); the synaptic arrays of one
+        `Synapses` object are allocated alike, so they are usually aligned
+        together.
+        """
+        owner_vars = getattr(self.owner, "variables", {})
+        skip = {id(owner_vars.get(n)) for n in ("_synaptic_pre", "_synaptic_post")}
+        blocks = code.values() if isinstance(code, dict) else [code]
+        written, used = set(), set()
+        for block in blocks:
+            for line in str(block).splitlines():
+                if "=" in line:
+                    lhs = line.split("=", 1)[0].strip().rstrip("+-*/")
+                    written.update(get_identifiers(lhs))
+                used.update(get_identifiers(line))
+
+        def eligible(name):
+            var = self.variables.get(name)
+            return (isinstance(var, ArrayVariable) and not var.scalar
+                    and id(var) not in skip
+                    and self.variable_indices.get(name) == "_idx"
+                    and np.dtype(var.dtype).kind == "f")
+
+        for names in (sorted(written & used), sorted(used)):
+            for name in names:
+                if eligible(name):
+                    return self.get_array_name(self.variables[name])
+        return None
+
+    def translate(self, code, dtype):
+        """Translate as Brian does; the dense templates also get ``_dense_align_array``.
+
+        Parameters
+        ----------
+        code : dict of str
+            Abstract code per block.
+        dtype : dtype
+            The default floating point type.
+
+        Returns
+        -------
+        scalar_code, vector_code, kwds
+            As `CPPCodeGenerator.translate`, with ``kwds['_dense_align_array']``
+            (a C++ pointer name or ``None``) for the dense templates.
+        """
+        scalar_code, vector_code, kwds = super().translate(code, dtype)
+        if self.template_name in DENSE_TEMPLATES:
+            kwds = dict(kwds)
+            kwds["_dense_align_array"] = self._dense_align_array(code)
+        return scalar_code, vector_code, kwds
 
     def translate_to_read_arrays(self, read, write, indices):
         """Translate array reads, replacing synapse index reads.

@@ -9,6 +9,7 @@ which makes several standalone builds in one pytest process reliable.
 """
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -181,6 +182,15 @@ def test_dense_equals_stock(standalone, kind):
         for cls, code in codes.values():
             assert cls is DenseCPPStandaloneCodeObject
             assert "_dense_pre" in code and "_synaptic_pre[_idx]" not in code
+        # rows are peeled to align the first written synaptic array (the
+        # update) or the first read one (the sum)
+        aligned = {
+            template: re.findall(r"uintptr_t\)\(_ptr_array_(\w+?) \+", code)
+            for template, (_, code) in codes.items()
+        }
+        first_written = "Delta" if kind == "lowpass" else "w"
+        assert aligned["stateupdate"] == [f"{syn.name}_{first_written}"]
+        assert set(aligned["summed_variable"]) == {f"{syn.name}_w"}
     for syn in stock_syns:
         for cls, code in _cpp_code(syn).values():
             assert cls is not DenseCPPStandaloneCodeObject

@@ -28,12 +28,8 @@
     for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
     {
         const int _dense_row = _dense_pre * _N_post;
-        for (int _dense_post = 0; _dense_post < _N_post; _dense_post++)
-        {
-            const int _idx = _dense_row + _dense_post;
-            // vector code
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-        }
+        {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
+        {{ dense.update_row_loop('0', '_dense_peel') }}
+        {{ dense.update_row_loop('_dense_peel', '_N_post') }}
     }
 {% endblock %}

@@ -9,11 +9,12 @@
 {% block extra_headers %}
 {{ super() }}
 {{ dense.dense_pragmas() }}
-{# Row blocking (below) unrolls four terms per target element; the SLP
-   vectoriser would then compute the four products as one vector multiply and
+{# Row blocking (below) unrolls four terms per target element.  The SLP
+   vectoriser could compute those four products as one vector multiply and
    add them without fused multiply-adds, i.e. round differently from the stock
-   loop (which contracts each "+= w*r" into an FMA).  The loop vectoriser over
-   the target elements keeps the per-element FMA chain. #}
+   loop, which contracts each "+= w*r" into an FMA.  Keeping it off costs
+   nothing measurable here (the loop vectoriser over target elements does the
+   work and keeps the per-element FMA chain). #}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-slp-vectorize")
 #endif
@@ -23,6 +24,7 @@
     // brian_dendrites.dense: verify the all-to-all synapse order once per run
     {{ dense.dense_order_check() }}
 {% endblock %}
+
 
 {% block maincode %}
     {% set _target_var_array = get_array_name(_target_var) %}
@@ -63,20 +65,9 @@
     int _dense_pre0 = 0;
     for (; _dense_pre0 + 4 <= _N_pre; _dense_pre0 += 4)
     {
-        for (int _dense_post = 0; _dense_post < _N_post; _dense_post++)
-        {
-            auto _dense_acc = {{_target_var_array}}[_dense_post + {{_target_start}}];
-            for (int _dense_k = 0; _dense_k < 4; _dense_k++)
-            {
-                const int _dense_pre = _dense_pre0 + _dense_k;
-                const int _idx = _dense_pre * _N_post + _dense_post;
-                // vector code
-                const size_t _vectorisation_idx = _idx;
-                {{vector_code|autoindent}}
-                _dense_acc += _synaptic_var;
-            }
-            {{_target_var_array}}[_dense_post + {{_target_start}}] = _dense_acc;
-        }
+        {{ dense.dense_peel(_dense_align_array, '_dense_pre0 * _N_post') }}
+        {{ dense.summed_block_loop('0', '_dense_peel', _target_var_array) }}
+        {{ dense.summed_block_loop('_dense_peel', '_N_post', _target_var_array) }}
     }
     for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
     {% else %}
@@ -84,13 +75,8 @@
     {% endif %}
     {
         const int _dense_row = _dense_pre * _N_post;
-        for (int _dense_post = 0; _dense_post < _N_post; _dense_post++)
-        {
-            const int _idx = _dense_row + _dense_post;
-            // vector code
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-            {{_target_var_array}}[{{_dense_target_idx}} + {{_target_start}}] += _synaptic_var;
-        }
+        {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
+        {{ dense.summed_row_loop('0', '_dense_peel', _target_var_array, _dense_target_idx) }}
+        {{ dense.summed_row_loop('_dense_peel', '_N_post', _target_var_array, _dense_target_idx) }}
     }
 {% endblock %}
