@@ -216,10 +216,10 @@ def test_dense_equals_stock(standalone, kind):
             assert _max_rel_diff(syn_d.Delta[:], syn_s.Delta[:]) <= 1e-12
 
 
-@pytest.mark.parametrize("n_pre, n_post", [(9, 3), (8, 6), (4, 1)])
-def test_dense_summed_blocks_and_presynaptic_target(standalone, n_pre, n_post):
-    """Summed variables onto post (rows taken four at a time, with a remainder
-    row or none) and onto pre (plain loop) equal stock Brian bit for bit."""
+def test_dense_summed_blocks_and_presynaptic_target(standalone):
+    """Summed variables onto post (rows taken four at a time: 2, 2 and 1 blocks
+    with 1, 0 and 0 remainder rows) and onto pre (plain loop) equal stock
+    Brian bit for bit; one binary for all shapes."""
     eqs = """
         dw/dt = eta*err_post*r_pre : 1 (clock-driven)
         v_post = w*r_pre : 1 (summed)
@@ -227,35 +227,41 @@ def test_dense_summed_blocks_and_presynaptic_target(standalone, n_pre, n_post):
         eta : Hz (shared, constant)
         """
     net = Network()
-    pre = NeuronGroup(n_pre, "r : 1\nfb : 1\nfb2 : 1\nrbase : 1 (constant)")
-    pre.rbase = 0.2 + 0.6 * np.arange(n_pre) / n_pre
-    # the rates depend on the dense copy's presynaptic sum: both copies read them
-    pre.run_regularly("r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i)) + 0.1*fb", when="start")
-    net.add(pre)
-    copies = {}
-    for copy, fb in (("dense", "fb"), ("stock", "fb2")):
-        post = NeuronGroup(n_post, POST_EQS)
-        post.run_regularly("err = target - v", when="after_groups")
-        syn = Synapses(pre, post, eqs.replace("fb_pre", fb + "_pre"), method="euler")
-        copies[copy] = (post, syn)
-        net.add(post, syn)
-    connect_dense(copies["dense"][1])
-    copies["stock"][1].connect()
-    for _, syn in copies.values():
-        syn.eta = 5 * Hz
-    assert apply_dense([copies["dense"][1]]) == [copies["dense"][1].name]
+    cases = {}
+    for n_pre, n_post in ((9, 3), (8, 6), (4, 1)):
+        pre = NeuronGroup(n_pre, "r : 1\nfb : 1\nfb2 : 1\nrbase : 1 (constant)")
+        pre.rbase = 0.2 + 0.6 * np.arange(n_pre) / n_pre
+        # the rates depend on the dense copy's presynaptic sum: both copies read them
+        pre.run_regularly("r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i)) + 0.1*fb",
+                          when="start")
+        net.add(pre)
+        copies = {}
+        for copy, fb in (("dense", "fb"), ("stock", "fb2")):
+            post = NeuronGroup(n_post, POST_EQS)
+            post.run_regularly("err = target - v", when="after_groups")
+            syn = Synapses(pre, post, eqs.replace("fb_pre", fb + "_pre"), method="euler")
+            if copy == "dense":
+                connect_dense(syn)
+            else:
+                syn.connect()
+            syn.eta = 5 * Hz
+            copies[copy] = (post, syn)
+            net.add(post, syn)
+        cases[n_pre, n_post] = (pre, copies)
+    dense_syns = [copies["dense"][1] for _, copies in cases.values()]
+    assert apply_dense(dense_syns) == [syn.name for syn in dense_syns]
     net.run(N_STEPS * defaultclock.dt)
     get_device().build(directory=str(standalone / "build"), compile=True, run=True)
-    (post_d, syn_d), (post_s, syn_s) = copies["dense"], copies["stock"]
-    code = _cpp_code(syn_d)["summed_variable"][1]
-    assert "_dense_pre" in code
-    assert np.min(np.abs(syn_s.w[:])) > 1e-6
-    for a, b in ((syn_d.w[:], syn_s.w[:]), (post_d.v[:], post_s.v[:]),
-                 (pre.fb[:], pre.fb2[:])):
-        assert np.all(b != 0)
-        assert _max_rel_diff(a, b) <= 1e-12
-        if EXPECT_BIT_IDENTICAL:
-            np.testing.assert_array_equal(a, b)
+    for shape, (pre, copies) in cases.items():
+        (post_d, syn_d), (post_s, syn_s) = copies["dense"], copies["stock"]
+        assert "_dense_pre" in _cpp_code(syn_d)["summed_variable"][1]
+        assert np.min(np.abs(syn_s.w[:])) > 1e-6
+        for a, b in ((syn_d.w[:], syn_s.w[:]), (post_d.v[:], post_s.v[:]),
+                     (pre.fb[:], pre.fb2[:])):
+            assert np.all(b != 0), shape
+            assert _max_rel_diff(a, b) <= 1e-12, shape
+            if EXPECT_BIT_IDENTICAL:
+                np.testing.assert_array_equal(a, b)
 
 
 def test_fallback_for_sparse_connectivity(standalone):
