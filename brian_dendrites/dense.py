@@ -163,7 +163,7 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
                     and self.variable_indices.get(name) == "_idx"
                     and np.dtype(var.dtype).kind == "f")
 
-        for names in (sorted(written & used), sorted(used)):
+        for names in (sorted(written), sorted(used)):
             for name in names:
                 if eligible(name):
                     return self.get_array_name(self.variables[name])

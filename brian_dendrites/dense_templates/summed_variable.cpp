@@ -25,7 +25,6 @@
     {{ dense.dense_order_check() }}
 {% endblock %}
 
-
 {% block maincode %}
     {% set _target_var_array = get_array_name(_target_var) %}
     {% if _index_var.name == '_synaptic_post' %}
