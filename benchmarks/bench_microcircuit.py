@@ -11,7 +11,7 @@ memory of the simulating process.
 Second table: one epoch in the paper's ``steady_state`` (MNIST) mode on
 MNIST-shaped random data (2000 samples of 784 inputs, 10 classes; the real
 images are not needed for a timing): our
-`~brian_dendrites.steady_learners.SteadyStateMicrocircuitClassifier` (one
+`~brian_dendrites.learners.SteadyStateMicrocircuitClassifier` (one
 online update per sample, one binary run per chunk of 1000 samples; the epoch
 time includes preparing the chunks and reading the results) beside
 ``ReferenceMicrocircuit.fit_steady_state`` with batch size 1 (the same
@@ -88,7 +88,7 @@ def steady_state_timers(n_samples, cache_dir, seed=0):
     """Return ``({name: timer}, build_s)``; ``timer()`` trains one epoch, returns seconds."""
     from scipy.special import logit
 
-    from brian_dendrites.steady_learners import SteadyStateMicrocircuitClassifier
+    from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
     from brian_dendrites.tasks import one_hot
 
     rng = np.random.default_rng(seed)

@@ -6,7 +6,7 @@ backprop 1.53 %) on the bundled 5000-image subset (4000 train, 1000 held out,
 fixed shuffle) and prints, per epoch, the test error of
 
 - the Brian2 steady-state microcircuit
-  (:class:`~brian_dendrites.steady_learners.SteadyStateMicrocircuitClassifier`,
+  (:class:`~brian_dendrites.learners.SteadyStateMicrocircuitClassifier`,
   one time step per sample, compiled once with ``cpp_standalone``),
 - the NumPy reference of the same procedure with the same online updates
   (:meth:`~brian_dendrites.reference.ReferenceMicrocircuit.fit_steady_state`,
@@ -76,7 +76,7 @@ def main(argv=None):
 
     from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
     from brian_dendrites.reference.mlp import MLP
-    from brian_dendrites.steady_learners import SteadyStateMicrocircuitClassifier
+    from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
     from brian_dendrites.tasks import load_mnist, one_hot
 
     if args.fast:

@@ -15,7 +15,7 @@ from brian_dendrites.circuits.steady_state import (
 from brian_dendrites.engine import Simulation
 from brian_dendrites.learners import DendriticMicrocircuitRegressor
 from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
-from brian_dendrites.steady_learners import SteadyStateMicrocircuitClassifier
+from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
 
 LAYERS = [5, 4, 3, 2]
 N = 12

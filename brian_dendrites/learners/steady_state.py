@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Quantity, ms, second
 
-from .circuits.steady_state import STEADY_STATE_DEFAULTS, steady_state_microcircuit
-from .learners import Learner, check_XY
-from .reference.microcircuit import get_activation
-from .tasks import one_hot
+from ..circuits.steady_state import STEADY_STATE_DEFAULTS, steady_state_microcircuit
+from .base import Learner, check_XY
+from ..reference.microcircuit import get_activation
+from ..tasks import one_hot
 
 __all__ = ["SteadyStateMicrocircuitClassifier"]
 

@@ -317,7 +317,7 @@ class Simulation:
             net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
                           name=_NETWORK_NAME)
             if self.dense:
-                from .dense import apply_dense
+                from ..dense import apply_dense
 
                 self.dense_synapses = apply_dense(net)
             net.run(self.duration, namespace=_namespace(objs))

@@ -1,0 +1,11 @@
+"""The engine: the one place that talks to Brian2 devices.
+
+- :class:`Simulation` (:mod:`.simulation`): compile a network once, run it
+  many times with new values through Brian2's ``run_args`` protocol.
+- :class:`Session` (:mod:`.session`): a compiled :class:`~brian_dendrites.circuits.Circuit`
+  with its initial state and chained runs (the training contract).
+"""
+
+from .simulation import TARGETS, RunResult, Simulation, default_cache_dir
+
+__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir"]
