@@ -66,8 +66,8 @@ def brian_timer(n_patterns, cache_dir):
     """
     def build():
         return dendritic_microcircuit(LAYERS, n_patterns=n_patterns, t_pattern=100 * ms,
-                                      activation="logistic", eta_PP=1e-3, eta_IP=1e-3,
-                                      eta_PI=5e-4, seed=0).objects
+                                      activation="logistic", eta_PP=1e-3 / ms, eta_IP=1e-3 / ms,
+                                      eta_PI=5e-4 / ms, seed=0).objects
 
     t0 = time.perf_counter()
     sim = Simulation(build, n_patterns * 100 * ms, target="cpp_standalone",
@@ -98,15 +98,15 @@ def steady_state_timers(n_samples, cache_dir, seed=0):
     clf = SteadyStateMicrocircuitClassifier(LAYERS, chunk=1000, progress=False,
                                             cache_dir=cache_dir, seed=seed)
     t0 = time.perf_counter()
-    clf.fit(X[:1], y[:1])  # compiles (or reuses) the binary
+    clf.fit(X[:1], y[:1], epochs=0)  # compiles (or reuses) the binary
     build_time = time.perf_counter() - t0
 
     def ours():
-        clf.fit(X, y, epochs=1)
-        return float(clf.history.time_s.iloc[-1])
+        clf.partial_fit(X, y)
+        return float(clf.history_.time_s.iloc[-1])
 
     def numpy(batch_size):
-        ref = ReferenceMicrocircuit(LAYERS, phi="logistic", bias=True, w_scale=6.0, seed=seed)
+        ref = ReferenceMicrocircuit(LAYERS, phi="logistic", bias=True, weight_scale=6.0, seed=seed)
         ref.init_self_predicting("steady_state")
 
         def timer():

@@ -67,18 +67,15 @@ arrays directly; `apply_dense` switches nothing there.
 import weakref
 
 import numpy as np
+from brian2 import BrianObject, Network, Subgroup, Synapses, get_device, get_logger
 
-from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
-from brian2.core.variables import ArrayVariable
-from brian2.core.network import Network
-from brian2.core.base import BrianObject
-from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-from brian2.devices.device import get_device
-from brian2.groups.subgroup import Subgroup
-from brian2.synapses.synapses import Synapses
-from brian2.utils.logger import get_logger
-from brian2.utils.stringtools import get_identifiers
+from ._brian_compat import (
+    ArrayVariable,
+    CPPCodeGenerator,
+    CPPStandaloneCodeObject,
+    CPPStandaloneDevice,
+    get_identifiers,
+)
 
 __all__ = [
     "DenseCPPCodeGenerator",
@@ -428,7 +425,7 @@ def verify_dense_order(synapses):
     Parameters
     ----------
     synapses : `~brian2.synapses.synapses.Synapses`
-        The synapses to check.
+        Synapses whose indices are readable (runtime, or after a standalone run).
 
     Returns
     -------

@@ -26,10 +26,13 @@ from brian2 import (
     Quantity,
     Synapses,
     get_dimensions,
+    get_logger,
+    get_unit,
     have_same_dimensions,
+    prefs,
 )
-from brian2.units.fundamentalunits import get_unit
-from brian2.utils.stringtools import word_substitute
+
+from ._brian_compat import word_substitute
 
 __all__ = [
     "Param",
@@ -39,7 +42,14 @@ __all__ = [
     "substitute_expression",
 ]
 
+logger = get_logger(__name__)
+
 _BOUNDS = (None, "positive", "nonnegative", "probability")
+_BOUND_TEXT = {None: "", "positive": "> 0", "nonnegative": ">= 0", "probability": "in [0, 1]"}
+
+#: Display units of ``print(model)`` (the units papers write), matched by dimension.
+_DISPLAY_UNITS = ("1", "ms", "1/ms", "mV", "nS", "pF", "pA", "pA*mV", "1/mV", "ms**-0.5",
+                  "1/(ms*mV)")
 
 
 def _unit_string(dim) -> str:
@@ -47,6 +57,37 @@ def _unit_string(dim) -> str:
     unit = get_unit(dim)
     name = repr(unit) if not unit.is_dimensionless else "1"
     return name
+
+
+def _default_display_unit(dim, fallback=None) -> str:
+    """A readable unit for a dimension (``1/ms`` for rates, ``mV``, ``pA*mV``...)."""
+    for text in _DISPLAY_UNITS:
+        if get_dimensions(_parse_unit(text)) == dim:
+            return text
+    return fallback or _unit_string(dim)
+
+
+def _format_value(value, unit: str) -> str:
+    """``value`` in ``unit`` as a Brian2 expression: ``0.1/ms``, ``-70*mV``, ``0.5``."""
+    scale = _parse_unit(unit)
+    nums = np.asarray(np.asarray(value / scale, dtype=float))
+    text = (f"{float(nums):.12g}" if nums.ndim == 0
+            else "[" + ", ".join(f"{x:.12g}" for x in nums.ravel()) + "]")
+    if unit == "1":
+        return text
+    if unit.startswith("1/"):
+        return f"{text}/{unit[2:]}"
+    return f"{text}*{unit}"
+
+
+def _commented(label: str, code) -> list:
+    """Comment lines showing a (possibly multi-line) code block under a label."""
+    if code is None or code is False or (isinstance(code, str) and not code.strip()):
+        return [f"# {label}: none"]
+    lines = str(code).strip("\n").splitlines()
+    if len(lines) == 1:
+        return [f"# {label}: {lines[0].strip()}"]
+    return [f"# {label}:"] + [f"#     {line.strip()}" for line in lines]
 
 
 def _parse_unit(text: str):
@@ -81,6 +122,11 @@ class Param:
     unit : str, optional
         Unit as written in the equations (e.g. ``'1/mV'``); by default the
         base unit Brian2 derives from ``default``.
+    display_unit : str, optional
+        Unit in which ``print(model)`` shows the value (e.g. ``'1/ms'``,
+        ``'pA*mV'``); by default the unit papers use for the dimension
+        (``ms``, ``1/ms``, ``mV``, ``nS``, ``pF``, ``pA``), else ``unit``.
+        Display only: the equations keep ``unit``.
     """
 
     name: str
@@ -89,6 +135,7 @@ class Param:
     bounds: str | None = None
     shared: bool = True
     unit: str | None = None
+    display_unit: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -98,13 +145,18 @@ class Param:
                 f"Param {self.name!r}: bounds must be one of {_BOUNDS}, got {self.bounds!r}"
             )
         self.check(self.default)
-        if self.unit is not None and not have_same_dimensions(
-            _parse_unit(self.unit), self.default
-        ):
-            raise DimensionMismatchError(
-                f"Param {self.name!r}: unit {self.unit!r} does not match the default "
-                f"{self.default!r}"
-            )
+        for argname in ("unit", "display_unit"):
+            text = getattr(self, argname)
+            if text is None:
+                continue
+            if not isinstance(text, str):
+                raise TypeError(f"Param {self.name!r}: {argname} must be a unit string such as "
+                                f"'1/ms', got {type(text).__name__}")
+            if not have_same_dimensions(_parse_unit(text), self.default):
+                raise DimensionMismatchError(
+                    f"Param {self.name!r}: {argname} {text!r} does not match the default "
+                    f"{self.default!r}"
+                )
 
     @property
     def dim(self):
@@ -115,6 +167,17 @@ class Param:
     def unit_string(self) -> str:
         """Unit as written in the generated Brian2 equations."""
         return self.unit if self.unit is not None else _unit_string(self.dim)
+
+    @property
+    def display_string(self) -> str:
+        """Unit in which ``print(model)`` shows values (see ``display_unit``)."""
+        if self.display_unit is not None:
+            return self.display_unit
+        return _default_display_unit(self.dim, fallback=self.unit)
+
+    def format(self, value) -> str:
+        """A value of this parameter in its display unit, e.g. ``'0.1/ms'``."""
+        return _format_value(value, self.display_string)
 
     def declaration(self) -> str:
         """Brian2 equation line declaring the parameter as a constant variable."""
@@ -172,12 +235,43 @@ class Update:
     Installed as ``group.run_regularly(code, when=when, order=order)`` so the
     quantity is computed once per step and then read by synapses as a plain
     variable.
+
+    Parameters
+    ----------
+    code : str
+        Brian2 abstract code (one or more statements).
+    when : str
+        Schedule slot (``'start'``, ``'groups'``, ``'thresholds'``,
+        ``'synapses'``, ``'resets'``, ``'end'``, or ``'before_'``/``'after_'``
+        one of them).
+    order : float
+        Order within the slot; in the ``'groups'`` slot it is relative to the
+        order of the group the update is installed on.
+    name : str
+        Identifier (``''`` for none); a named update's slot can be changed
+        per group (``NeuronModel.make_group(..., update_orders=...)``).
     """
 
     code: str
     when: str = "start"
     order: float = 0
     name: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.code, str) or not self.code.strip():
+            raise TypeError(f"Update {self.name!r}: code must be a non-empty string of Brian2 "
+                            f"statements, got {self.code!r}")
+        slots = list(prefs.core.network.default_schedule)
+        allowed = slots + [f"{p}_{w}" for w in slots for p in ("before", "after")]
+        if self.when not in allowed:
+            raise ValueError(f"Update {self.name!r}: when must be one of {slots} (or "
+                             f"'before_'/'after_' one of them), got {self.when!r}")
+        if isinstance(self.order, bool) or not isinstance(self.order, numbers.Real) \
+                or not np.isfinite(self.order):
+            raise ValueError(f"Update {self.name!r}: order must be a finite number, "
+                             f"got {self.order!r}")
+        if not isinstance(self.name, str) or (self.name and not self.name.isidentifier()):
+            raise ValueError(f"Update name must be an identifier or '', got {self.name!r}")
 
 
 def substitute_expression(expr: str, **names: str) -> str:
@@ -223,9 +317,13 @@ class _Model:
         self._params = {p.name: p for p in params}
         self._values = {p.name: p.default for p in params}
         self.updates = tuple(updates)
+        names = []
         for u in self.updates:
             if not isinstance(u, Update):
                 raise TypeError(f"{name}: updates must be Update objects, got {u!r}")
+            if u.name in names:
+                raise ValueError(f"{name}: update {u.name!r} declared twice")
+            names += [u.name] if u.name else []
         self.reference = reference
         self.doc = doc
         # Parse once so that errors in the model text show up at definition time.
@@ -307,32 +405,73 @@ class _Model:
         return f"<{type(self).__name__} {self.name!r}>"
 
     def __str__(self):
-        head = f"{type(self).__name__} {self.name!r}"
+        """Everything that runs, as Brian2 text: non-equation lines are comments.
+
+        Sections: the equations (exactly :meth:`equations_text`), parameter
+        values in display units with their documentation, per-step updates
+        with their schedule slot, events (neurons) or pathways (synapses).
+        With the lines starting with ``#`` removed, the print-out is the
+        equation string Brian2 compiles.
+        """
+        head = f"# {type(self).__name__} {self.name!r}"
         if self.reference:
             head += f"  [{self.reference}]"
-        body = [head, self.equations_text()]
-        for u in self.updates:
-            body.append(f"# every step ({u.when}, order {u.order}): {u.code}")
-        vals = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
-        if vals:
-            body.append(f"# values: {vals}")
+        body = [head, "# --- equations ---", self.equations_text()]
+        if self._params:
+            body.append("# --- parameter values (display units) ---")
+            width = max(len(k) for k in self._params)
+            for key, param in self._params.items():
+                scope = "" if param.shared else ", per element"
+                bound = _BOUND_TEXT[param.bounds]
+                note = f" ({bound}{scope})" if bound or scope else ""
+                body.append(f"# {key:<{width}} = {param.format(self._values[key])}"
+                            f"{note}  {param.doc}".rstrip())
+        if self.updates:
+            body.append("# --- per-step updates (run_regularly; a 'groups' order is relative "
+                        "to the group's order) ---")
+            for k, u in enumerate(self.updates):
+                body.extend(_commented(f"{u.name or f'update {k}'} (when={u.when!r}, "
+                                       f"order={u.order})", u.code))
+        body.extend(self._event_lines())
         return "\n".join(body)
+
+    def _event_lines(self) -> list:
+        return []
 
     def _repr_latex_(self):
         return self.to_equations()._repr_latex_()
 
-    def _install(self, obj, overrides):
+    def _check_update_orders(self, update_orders) -> tuple:
+        """The updates with the slots of ``update_orders`` (name -> (when, order))."""
+        if update_orders is None:
+            return self.updates
+        if not isinstance(update_orders, Mapping):
+            raise TypeError(f"update_orders must be a mapping update name -> (when, order), "
+                            f"got {type(update_orders).__name__}")
+        named = [u.name for u in self.updates if u.name]
+        for key, slot in update_orders.items():
+            if key not in named:
+                raise KeyError(f"update_orders: {self.kind} {self.name!r} has no update named "
+                               f"{key!r}; its named updates: {', '.join(named) or 'none'}")
+            if not isinstance(slot, tuple) or len(slot) != 2:
+                raise TypeError(f"update_orders[{key!r}] must be a tuple (when, order), "
+                                f"e.g. ('groups', 11), got {slot!r}")
+        return tuple(dataclasses.replace(u, when=update_orders[u.name][0],
+                                         order=update_orders[u.name][1])
+                     if u.name in update_orders else u for u in self.updates)
+
+    def _install(self, obj, overrides, updates=None):
         values = {**self._values, **self.check_values(overrides)}
         # remembered so the engine can check bounds of run-time values too
         obj._model_params = dict(self._params)
         for key, val in values.items():
             setattr(obj, key, val)
-        for k, u in enumerate(self.updates):
+        for k, u in enumerate(self.updates if updates is None else updates):
             obj.run_regularly(
                 u.code,
                 when=u.when,
                 order=u.order + (obj.order if u.when == "groups" else 0),
-                name=f"{obj.name}_{u.name or 'update'}_{k}",
+                name=f"{obj.name}_{u.name}" if u.name else f"{obj.name}_update_{k}",
             )
         return obj
 
@@ -382,7 +521,16 @@ class NeuronModel(_Model):
         self.method = method
         super().__init__(name, equations, params, updates, reference, doc)
 
-    def make_group(self, N, name=None, dt=None, order=0, **values) -> NeuronGroup:
+    def _event_lines(self) -> list:
+        refractory = self.refractory
+        if isinstance(refractory, Quantity):
+            refractory = _format_value(refractory, "ms")
+        return (["# --- events (NeuronGroup arguments) ---"]
+                + _commented("threshold", self.threshold) + _commented("reset", self.reset)
+                + _commented("refractory", refractory) + [f"# method: {self.method}"])
+
+    def make_group(self, N, name=None, dt=None, order=0, update_orders=None,
+                   **values) -> NeuronGroup:
         """Create a :class:`~brian2.NeuronGroup` of ``N`` neurons of this model.
 
         Parameters
@@ -395,12 +543,25 @@ class NeuronModel(_Model):
             Time step of the group's clock (default: ``defaultclock``).
         order : int
             Scheduling order within the ``groups`` slot (default 0).
+        update_orders : dict, optional
+            Schedule slots of named updates for this group, ``{update name:
+            (when, order)}`` with the meaning of :class:`Update` (a
+            ``'groups'`` order is relative to ``order``), e.g.
+            ``{'bottom_up': ('groups', 11)}``; other updates keep theirs.
         **values
             Parameter values overriding the defaults for this group.
+
+        Raises
+        ------
+        KeyError
+            For an unknown parameter or update name.
+        TypeError, ValueError
+            For an invalid size, slot or value.
         """
         if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:
             raise ValueError(f"N must be a positive integer, got {N!r}")
         values = self.check_values(values)
+        updates = self._check_update_orders(update_orders)
         group = NeuronGroup(
             int(N),
             self.to_equations(),
@@ -412,7 +573,7 @@ class NeuronModel(_Model):
             dt=dt,
             order=order,
         )
-        return self._install(group, values)
+        return self._install(group, values, updates)
 
 
 class SynapseModel(_Model):
@@ -453,6 +614,10 @@ class SynapseModel(_Model):
         self.method = method
         super().__init__(name, equations, params, updates, reference, doc)
 
+    def _event_lines(self) -> list:
+        return (["# --- pathways (Synapses event code) ---"] + _commented("on_pre", self.on_pre)
+                + _commented("on_post", self.on_post) + [f"# method: {self.method}"])
+
     def make_synapses(self, source, target, name=None, order=1, connect=None, **values):
         """Create :class:`~brian2.Synapses` from ``source`` to ``target``.
 
@@ -470,10 +635,32 @@ class SynapseModel(_Model):
             If given, ``syn.connect(**connect)``. ``True`` connects all to all
             with :func:`brian_dendrites.dense.connect_dense`, which lets the
             engine run the projection with the dense (BLAS-speed) C++ loops.
+            If not given, the synapses are returned unconnected and without
+            parameter values or updates (Brian2 sets no synaptic variable,
+            shared or not, before ``connect``): connect them yourself, then
+            call :meth:`install` (a warning says so)::
+
+                syn = model.make_synapses(pre, post, name='s')
+                syn.connect(p=0.1)
+                model.install(syn, w_max=2.0)
         **values
             Parameter values overriding the defaults.
+
+        Raises
+        ------
+        ValueError
+            If parameter values are given without ``connect`` (pass them to
+            :meth:`install` after connecting).
         """
         values = self.check_values(values)
+        if connect is not None and connect is not True and not isinstance(connect, Mapping):
+            raise TypeError(f"connect must be None, True or a dict of Synapses.connect "
+                            f"arguments, got {connect!r}")
+        if not connect and values:
+            raise ValueError(
+                f"{self.kind} {self.name!r}: parameter value(s) for {', '.join(values)} cannot "
+                f"be set before the synapses are connected (Brian2 refuses); pass connect=..., "
+                f"or call syn.connect(...) and then model.install(syn, {next(iter(values))}=...)")
         syn = Synapses(
             source,
             target,
@@ -490,11 +677,56 @@ class SynapseModel(_Model):
             connect_dense(syn)
         elif connect:
             syn.connect(**connect)
-        # Parameters of synapses can only be set once synapses exist; shared
-        # ones can be set at any time.
         if connect:
             return self._install(syn, values)
-        for key, val in {**self._values, **self.check_values(values)}.items():
-            if self._params[key].shared:
-                setattr(syn, key, val)
+        if self._params or self.updates:
+            logger.warn(
+                f"{self.kind} {self.name!r}: Synapses {syn.name!r} made without connect have no "
+                f"parameter values or per-step updates yet: call model.install(syn) after "
+                f"syn.connect(...)", name_suffix="install_after_connect", once=False)
         return syn
+
+    def install(self, synapses, **values) -> Synapses:
+        """Set parameters and per-step updates on connected synapses of this model.
+
+        For synapses made with ``make_synapses(..., connect=None)`` and then
+        connected by the caller (``syn.connect(...)``): sets every parameter
+        (defaults, overridden by ``values``), installs the model's updates
+        and registers the parameter bounds for run-time checks, exactly as
+        ``make_synapses(..., connect=...)`` does.
+
+        Parameters
+        ----------
+        synapses : Synapses
+            Made from this model by :meth:`make_synapses` without ``connect``,
+            then connected.
+        **values
+            Parameter values overriding the defaults.
+
+        Returns
+        -------
+        Synapses
+            The same object.
+
+        Raises
+        ------
+        TypeError
+            If ``synapses`` is not a :class:`~brian2.Synapses`.
+        ValueError
+            If it was not made from this model, is not connected yet, or was
+            already installed.
+        """
+        if not isinstance(synapses, Synapses):
+            raise TypeError(f"synapses must be a brian2 Synapses, got {type(synapses).__name__}")
+        missing = [k for k in self._params if k not in synapses.variables]
+        if missing:
+            raise ValueError(f"synapses {synapses.name!r} were not made from {self.kind} "
+                             f"{self.name!r}: no variable(s) {', '.join(missing)}")
+        if "_model_params" in synapses.__dict__:
+            raise ValueError(f"synapses {synapses.name!r} already have their parameters and "
+                             f"updates installed")
+        # Brian2 flag set by Synapses.connect (also relied on by dense.connect_dense)
+        if not getattr(synapses, "_connect_called", True):
+            raise ValueError(f"synapses {synapses.name!r} are not connected yet: call "
+                             f"synapses.connect(...) before install()")
+        return self._install(synapses, values)

@@ -197,7 +197,8 @@ def _check_factory_accepts(factory, shape_keys):
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise TypeError(
                     f"params: shape parameter {key!r} is not an argument of network_factory "
-                    f"{getattr(factory, '__name__', factory)!r} (it accepts: {', '.join(accepted) or 'nothing'}).{hint} "
+                    f"{getattr(factory, '__name__', factory)!r} "
+                    f"(it accepts: {', '.join(accepted) or 'nothing'}).{hint} "
                     "Run parameters are written 'group.var'."
                 )
     required = [p.name for p in params
@@ -472,7 +473,7 @@ def sweep(
     client=None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Run a network at many parameter points; compile once per shape.
+    r"""Run a network at many parameter points; compile once per shape.
 
     Parameters
     ----------
@@ -541,7 +542,7 @@ def sweep(
     >>> from brian2 import NeuronGroup, ms
     >>> def factory(N=2):
     ...     def build():
-    ...         g = NeuronGroup(N, 'dv/dt = (1 - v)/tau : 1\\ntau : second (shared, constant)',
+    ...         g = NeuronGroup(N, 'dv/dt = (1 - v)/tau : 1\ntau : second (shared, constant)',
     ...                         name='g')
     ...         g.tau = 10*ms
     ...         return {'g': g}
@@ -553,9 +554,9 @@ def sweep(
     >>> bool(df['g.v'][0] > df['g.v'][1])
     True
     """
-    from brian2 import get_unit
-    from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
+    from brian2 import Quantity, get_unit
 
+    from ._brian_compat import DIMENSIONLESS
     from .engine import TARGETS
 
     t_start = time.perf_counter()

@@ -17,8 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .reference.microcircuit import (_check_array, _check_int, get_activation,
-                                     softplus_sacramento)
+from ._validation import (
+    check_choice,
+    check_int,
+    check_labels,
+    check_layers,
+    check_per_layer,
+    check_real,
+    check_weight_chain,
+)
+from .activations import get_activation, softplus_sacramento
 
 __all__ = ["TeacherStudentData", "teacher_student_regression", "load_mnist", "one_hot"]
 
@@ -43,7 +51,7 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
                                weight_range=(-1.0, 1.0)):
     r"""Sacramento et al. (2018) Fig. 2 teacher network and its data.
 
-    ``r_trgt = phi(g_L W_L phi(... phi(g_1 W_1 r0)))`` with default gains
+    ``r_trgt = phi(a_L W_L phi(... phi(a_1 W_1 r0)))`` with default gains ``a_k``
     ``(2, 10)`` for a 2-layer teacher, i.e. ``r_trgt = phi(10 W2 phi(2 W1 r0))``,
     inputs ``r0 ~ U(-1, 1)`` and teacher weights ``~ U(-1, 1)``.
 
@@ -56,8 +64,8 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
         ignored when ``weights`` is given.
     seed : int or None
         Seeds the teacher weights (unless given) and then the inputs.
-    gains : sequence of float, optional
-        One gain per teacher layer; default ``(2, 10)`` for two layers,
+    gains : float or sequence of float, optional
+        One gain ``a_k`` per teacher layer (or one for all); default ``(2, 10)`` for two layers,
         otherwise all ones.
     weights : list of ndarray, optional
         Reuse a teacher (e.g. for a test set: pass ``train.weights`` and a
@@ -83,37 +91,22 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
     >>> d.X.shape, d.R.shape, d.U.shape
     ((5, 30), (5, 10), (5, 10))
     """
-    n_samples = _check_int(n_samples, "n_samples", minimum=1)
-    phi = get_activation(phi)[0]
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    phi = get_activation(phi, "phi").phi
     for name, rng_ in (("input_range", input_range), ("weight_range", weight_range)):
         if len(rng_) != 2 or not np.all(np.isfinite(rng_)) or not rng_[0] < rng_[1]:
             raise ValueError(f"{name}: expected (low, high) with low < high, got {rng_!r}")
     rng = np.random.default_rng(seed)
     if weights is None:
-        try:
-            layers = [int(n) for n in layers_teacher]
-        except (TypeError, ValueError):
-            raise ValueError("layers_teacher: expected a sequence of positive integers, got "
-                             f"{layers_teacher!r}") from None
-        if len(layers) < 2 or any(n <= 0 for n in layers):
-            raise ValueError("layers_teacher: expected at least 2 positive sizes, got "
-                             f"{layers_teacher!r}")
+        layers = check_layers(layers_teacher, "layers_teacher")
         weights = [rng.uniform(*weight_range, size=(layers[k + 1], layers[k]))
                    for k in range(len(layers) - 1)]
     else:
-        if not isinstance(weights, (list, tuple)) or len(weights) == 0:
-            raise ValueError("weights: expected a non-empty list of 2-D arrays")
-        weights = [_check_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
-        for i in range(1, len(weights)):
-            if weights[i].shape[1] != weights[i - 1].shape[0]:
-                raise ValueError(f"weights[{i}]: expected {weights[i - 1].shape[0]} columns, "
-                                 f"got shape {weights[i].shape}")
+        weights = check_weight_chain(weights, "weights")
     L = len(weights)
     if gains is None:
         gains = (2.0, 10.0) if L == 2 else (1.0,) * L
-    gains = [float(g) for g in gains]
-    if len(gains) != L or not np.all(np.isfinite(gains)):
-        raise ValueError(f"gains: expected {L} finite values (one per teacher layer), got {gains!r}")
+    gains = check_per_layer(gains, L, "gains", check=check_real)
     X = rng.uniform(*input_range, size=(n_samples, weights[0].shape[1]))
     r = X
     for k in range(L):
@@ -159,12 +152,11 @@ def load_mnist(path, n_train=4000, n_test=1000, seed=0, scale="unit"):
     if not path.is_file():
         raise FileNotFoundError(f"path: MNIST file not found: {path} (expected a csv or csv.gz "
                                 "with 784 pixel columns then the label)")
-    n_train = _check_int(n_train, "n_train", minimum=0)
-    n_test = _check_int(n_test, "n_test", minimum=0)
+    n_train = check_int(n_train, "n_train", minimum=0)
+    n_test = check_int(n_test, "n_test", minimum=0)
     if n_train + n_test == 0:
         raise ValueError("n_train, n_test: at least one split must be non-empty")
-    if scale not in ("unit", "raw"):
-        raise ValueError(f"scale: expected 'unit' or 'raw', got {scale!r}")
+    check_choice(scale, "scale", ("unit", "raw"))
     st = path.stat()
     data = _read_csv(str(path.resolve()), st.st_mtime_ns, st.st_size)
     if not np.all(np.isfinite(data)):
@@ -223,26 +215,11 @@ def one_hot(y, n_classes=None, low=0.1, high=0.8):
     array([[1., 0., 0.],
            [0., 0., 1.]])
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y: expected a 1-D array of labels, got shape {y.shape}")
-    if y.size == 0:
-        raise ValueError("y: array is empty")
-    if not np.issubdtype(y.dtype, np.integer):
-        if not np.issubdtype(y.dtype, np.floating) or not np.all(np.isfinite(y)) \
-                or np.any(y != np.round(y)):
-            raise ValueError("y: expected integer class labels")
-        y = y.astype(int)
-    if y.min() < 0:
-        raise ValueError(f"y: labels must be >= 0, got {y.min()}")
-    if n_classes is None:
-        n_classes = int(y.max()) + 1
-    n_classes = _check_int(n_classes, "n_classes", minimum=1)
-    if y.max() >= n_classes:
-        raise ValueError(f"y: label {y.max()} is out of range for n_classes={n_classes}")
-    low, high = float(low), float(high)
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise ValueError("low, high: expected finite values")
+    y = check_labels(y, "y")
+    n_classes = check_int(int(y.max()) + 1 if n_classes is None else n_classes, "n_classes",
+                          minimum=1)
+    y = check_labels(y, "y", n_classes=n_classes)
+    low, high = check_real(low, "low"), check_real(high, "high")
     T = np.full((y.size, n_classes), low)
     T[np.arange(y.size), y] = high
     return T

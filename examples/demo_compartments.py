@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import Hz, PoissonGroup, SpikeMonitor, StateMonitor, TimedArray, mV, ms  # noqa: E402
+from brian2 import Hz, PoissonGroup, SpikeMonitor, StateMonitor, TimedArray, ms, mV  # noqa: E402
 
 import brian_dendrites.models as models  # noqa: E402
 from brian_dendrites.engine import Simulation  # noqa: E402

@@ -17,7 +17,8 @@ fixed shuffle) and prints, per epoch, the test error of
   mini-batches of 10: plain SGD at 0.5 reached only 11 % backprop / 16 % FA
   after 20 epochs, SGD at 2.0 diverged),
 
-with the time per epoch of each, and writes the learning curves to a PNG.
+with the time per epoch of each, and writes the learning curves to a PNG. The run is
+:func:`brian_dendrites.experiments.sacramento2018.mnist_comparison`.
 The number to look at: the Brian2 model's final test error (below 8 % on the
 subset; see docs/mnist.md for measured values).
 
@@ -32,10 +33,12 @@ repository root.
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from brian2 import ms
+
+from brian_dendrites.experiments.sacramento2018 import mnist_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
@@ -68,68 +71,11 @@ def main(argv=None):
         sys.exit(f"MNIST file not found: {data}\nPass --data PATH to a csv(.gz) with 784 pixel "
                  "columns then the label (the bundled subset is ../shared/data/mnist_5k.csv.gz "
                  "beside the repository).")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from scipy.special import logit
-
-    from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
-    from brian_dendrites.reference.mlp import MLP
-    from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
-    from brian_dendrites.tasks import load_mnist, one_hot
-
-    if args.fast:
-        Xtr, ytr, Xte, yte = load_mnist(data, n_train=300, n_test=200, seed=0)
-        layers, epochs, chunk = [784, 30, 30, 10], min(args.epochs, 2), 300
-        target = args.target or "numpy"
-    else:
-        Xtr, ytr, Xte, yte = load_mnist(data, seed=0)
-        layers, epochs, chunk = [784, 500, 500, 10], args.epochs, 1000
-        target = args.target or "cpp_standalone"
-    print(f"{len(Xtr)} train / {len(Xte)} test images, layers {layers}, {epochs} epochs")
-    curves, times = {}, {}
-
-    # --- Brian2 steady-state microcircuit --------------------------------------
-    clf = SteadyStateMicrocircuitClassifier(layers, eta_PP=args.eta_pp, eta_IP=args.eta_ip,
-                                            chunk=chunk, target=target, seed=args.seed,
-                                            progress=False, cache_dir=args.cache_dir)
-    t0 = time.perf_counter()
-    clf.simulation  # compile (or reuse the cached binary)
-    print(f"brian2 steady state: build {time.perf_counter() - t0:.1f} s, dense projections "
-          f"{sorted(clf.simulation.dense_synapses)}")
-    for ep in range(epochs):
-        clf.fit(Xtr, ytr, epochs=1, validation_data=(Xte, yte))
-        row = clf.history.iloc[-1]
-        print(f"  epoch {ep + 1:2d}: test error {100 * row.val_loss:5.1f} %  "
-              f"({row.time_s:.1f} s training)", flush=True)
-    curves["brian2 steady state (online)"] = list(clf.history.val_loss)
-    times["brian2 steady state (online)"] = float(np.median(clf.history.time_s))
-
-    # --- NumPy reference of the same procedure ---------------------------------
-    U = logit(one_hot(ytr, 10))
-    ref = ReferenceMicrocircuit(layers, phi="logistic", bias=True, w_scale=6.0, seed=args.seed)
-    ref.init_self_predicting("steady_state")
-    hist = ref.fit_steady_state(Xtr, U, epochs=epochs, batch_size=1, eta_PP=args.eta_pp,
-                                eta_IP=args.eta_ip, X_val=Xte, y_val=yte,
-                                callback=lambda e, r: print(
-                                    f"  numpy reference epoch {e:2d}: test error "
-                                    f"{100 * r['val_error']:5.1f} % ({r['time']:.1f} s)",
-                                    flush=True))
-    curves["numpy reference (online)"] = [r["val_error"] for r in hist]
-    times["numpy reference (online)"] = float(np.median([r["time"] for r in hist]))
-
-    # --- baselines ---------------------------------------------------------------
-    for name, feedback in (("backprop", "backprop"), ("feedback alignment", "fa")):
-        mlp = MLP(layers, activation="logistic", output_activation="logistic", loss="mse",
-                  task="classification", optimizer="adam", lr=1e-3, feedback=feedback,
-                  target_low=0.1, target_high=0.8, seed=args.seed)
-        mlp.fit(Xtr, ytr, epochs=epochs, batch_size=10, X_val=Xte, Y_val=yte)
-        curves[name] = [r["val_score"] for r in mlp.history]
-        times[name] = float(np.median([r["time"] for r in mlp.history]))
-        print(f"  {name}: test error {100 * curves[name][-1]:5.1f} % after {epochs} epochs")
-
-    # --- table and plot ------------------------------------------------------------
+    out = mnist_comparison(data, epochs=args.epochs, fast=args.fast, eta_PP=args.eta_pp / ms,
+                           eta_IP=args.eta_ip / ms, target=args.target, seed=args.seed,
+                           cache_dir=args.cache_dir, log=lambda line: print(line, flush=True))
+    curves, times, layers = out["curves"], out["times"], out["layers"]
+    epochs = len(next(iter(curves.values())))
     marks = sorted({1, 5, 10, epochs} & set(range(1, epochs + 1)))
     head = f"{'model':32s}" + "".join(f"{'ep ' + str(m):>9s}" for m in marks) + f"{'s/epoch':>10s}"
     print("\nTest error (%) on the held-out images\n" + head + "\n" + "-" * len(head))
@@ -138,13 +84,16 @@ def main(argv=None):
               + f"{times[name]:10.2f}")
     print("paper (full MNIST, 784-500-500-10): microcircuit 1.96 %, backprop 1.53 %")
 
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, c in curves.items():
         ax.plot(np.arange(1, len(c) + 1), 100 * np.asarray(c), marker="o", ms=3, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test error (%)")
-    ax.set_yscale("log")
-    ax.set_title(f"MNIST subset, {'-'.join(map(str, layers))}")
+    ax.set(xlabel="epoch", ylabel="test error (%)", yscale="log",
+           title=f"MNIST subset, {'-'.join(map(str, layers))}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)

@@ -9,11 +9,13 @@ Neurons
     :func:`pyramidal_neuron` (3 compartments, Sacramento et al. 2018),
     :func:`sst_interneuron` (2 compartments), :func:`urbanczik_senn_neuron`
     (2 compartments, Poisson spiking, NEST's ``pp_cond_exp_mc_urbanczik``),
-    :func:`gated_branch` (dendritic branch with a half-space gate, DGN).
+    :func:`gated_branch` (dendritic branch with a half-space gate, DGN),
+    :func:`steady_state_pyramidal`, :func:`steady_state_interneuron` (the
+    two-step steady-state approximation, one time step per sample).
 Synapses
     :func:`dendritic_prediction_rule` (rate Urbanczik–Senn / Sacramento rule),
     :func:`urbanczik_senn_rate_synapse`, :func:`urbanczik_senn_spiking_synapse`,
-    :func:`static_pathway`.
+    :func:`static_pathway`, :func:`steady_state_rule`, :func:`fixed_projection`.
 """
 
 from .activations import ACTIVATIONS, activation
@@ -27,6 +29,13 @@ from .plasticity import (
 )
 from .pyramidal import pyramidal_neuron
 from .spiking import rate_input, with_poisson_spikes
+from .steady_state import (
+    STEADY_STATE_DEFAULTS,
+    fixed_projection,
+    steady_state_interneuron,
+    steady_state_pyramidal,
+    steady_state_rule,
+)
 from .urbanczik_senn import urbanczik_senn_neuron
 
 __all__ = [
@@ -42,6 +51,11 @@ __all__ = [
     "urbanczik_senn_spiking_synapse",
     "with_poisson_spikes",
     "rate_input",
+    "steady_state_pyramidal",
+    "steady_state_interneuron",
+    "steady_state_rule",
+    "fixed_projection",
+    "STEADY_STATE_DEFAULTS",
     "NEURON_MODELS",
     "SYNAPSE_MODELS",
 ]
@@ -53,6 +67,8 @@ NEURON_MODELS = {
     "urbanczik_senn": urbanczik_senn_neuron,
     "gated_branch": gated_branch,
     "pyramidal_spiking": lambda: with_poisson_spikes(pyramidal_neuron()),
+    "steady_state_pyramidal": steady_state_pyramidal,
+    "steady_state_interneuron": steady_state_interneuron,
 }
 
 #: Builders of every synapse model with default arguments.
@@ -61,4 +77,5 @@ SYNAPSE_MODELS = {
     "static_pathway": static_pathway,
     "urbanczik_senn_rate": urbanczik_senn_rate_synapse,
     "urbanczik_senn_spiking": urbanczik_senn_spiking_synapse,
+    "steady_state_rule": steady_state_rule,
 }

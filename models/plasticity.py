@@ -11,7 +11,7 @@ The plasticity rules read per-neuron quantities (rates, learning signals,
 postsynaptic subexpression is evaluated per synapse.
 """
 
-from brian2 import Equations, mV, ms, pA
+from brian2 import Equations, ms, mV, pA
 
 from brian_dendrites.spec import Param, SynapseModel
 

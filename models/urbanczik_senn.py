@@ -7,7 +7,7 @@ current-based exponential synapses. Spikes are drawn as an inhomogeneous
 Poisson process with rate ``phi(U)`` and a dead time ``t_ref``.
 """
 
-from brian2 import mV, ms, nS, pF
+from brian2 import ms, mV, nS, pF
 
 from brian_dendrites.spec import NeuronModel, Param, Update
 

@@ -13,18 +13,19 @@ import re
 
 import numpy as np
 import pytest
-
 from brian2 import (
     Hz,
-    ms,
     Network,
     NeuronGroup,
     Synapses,
     defaultclock,
+    get_device,
+    ms,
     prefs,
+    set_device,
 )
-from brian2.devices.device import get_device, reinit_devices, reset_device, set_device
 
+from brian_dendrites._brian_compat import reinit_devices, reset_device
 from brian_dendrites.dense import (
     DenseCPPStandaloneCodeObject,
     apply_dense,
@@ -219,7 +220,8 @@ def test_dense_equals_stock(standalone, kind):
 def test_dense_summed_blocks_and_presynaptic_target(standalone):
     """Summed variables onto post (rows taken four at a time: 2, 2 and 1 blocks
     with 1, 0 and 0 remainder rows) and onto pre (plain loop) equal stock
-    Brian bit for bit; one binary for all shapes."""
+    Brian bit for bit; one binary for all shapes.
+    """
     eqs = """
         dw/dt = eta*err_post*r_pre : 1 (clock-driven)
         v_post = w*r_pre : 1 (summed)

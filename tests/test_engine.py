@@ -5,6 +5,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import pytest
+from brian2 import ms
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -76,3 +80,72 @@ def test_objects_alive_elsewhere_do_not_force_a_recompile(tmp_path):
     assert set(a) == set(b)
     for key in a:
         assert (a[key] == b[key]).all(), key
+
+
+# --------------------------------------------------- Brian's run preferences
+@pytest.fixture
+def run_prefs():
+    """Restore Brian's standalone run preferences and brian_dendrites' cache pref."""
+    from brian2 import prefs
+
+    names = ["devices.cpp_standalone.run_cmd_unix",
+             "devices.cpp_standalone.run_environment_variables",
+             "brian_dendrites.cache_dir"]
+    saved = {n: prefs[n] for n in names}
+    yield prefs
+    for n, v in saved.items():
+        prefs[n] = v
+
+
+@pytest.mark.skipif(os.name == "nt", reason="run_cmd_unix is not used on Windows")
+def test_standalone_command_follows_brian_prefs(run_prefs):
+    from brian_dendrites.engine.simulation import standalone_command
+
+    cmd, env = standalone_command("/proj", ["--results_dir", "out/", "g.v=1.0"])
+    assert cmd == ["./main", "--results_dir", "out/", "g.v=1.0"]  # Brian's default
+    assert env["LD_BIND_NOW"] == "1"  # Brian's default run_environment_variables
+    run_prefs.devices.cpp_standalone.run_cmd_unix = ["arch", "-x86_64", "./main"]
+    run_prefs.devices.cpp_standalone.run_environment_variables = {"BD_X": "42", "PATH": "/bin"}
+    cmd, env = standalone_command("/proj", ["a=1"])
+    assert cmd == ["arch", "-x86_64", "./main", "a=1"]
+    assert env["BD_X"] == "42" and env["PATH"] == "/bin"
+    assert "BD_X" not in os.environ  # this process's environment is untouched
+    with pytest.raises(TypeError, match="run_args"):
+        standalone_command("/proj", "a=1")
+
+
+def test_standalone_run_honours_prefs_and_decides_by_exit_code(run_prefs, cache_dir):
+    """A wrapper run command sees the pref's environment; stderr alone is no failure."""
+    from brian_dendrites.engine import Simulation
+
+    sim = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=cache_dir,
+                     name="runprefs")
+    expected = sim.run({"pyr_alive.v_B": 2.0})["pyr_alive.u"]
+    run_prefs.devices.cpp_standalone.run_environment_variables = {"BD_TEST_VAR": "42"}
+    script = ('[ "$BD_TEST_VAR" = 42 ] || exit 7; '
+              'echo "error: a message on stderr is not a failure" >&2; exec ./main "$@"')
+    run_prefs.devices.cpp_standalone.run_cmd_unix = ["sh", "-c", script, "sh"]
+    res = sim.run({"pyr_alive.v_B": 2.0})
+    assert (res["pyr_alive.u"] == expected).all()
+    run_prefs.devices.cpp_standalone.run_cmd_unix = ["sh", "-c", "echo broken >&2; exit 3", "sh"]
+    with pytest.raises(RuntimeError, match=r"(?s)exit 3.*broken"):
+        sim.run()
+
+
+def test_cache_dir_preference_and_environment(run_prefs, monkeypatch, tmp_path):
+    from brian2 import PreferenceError
+
+    from brian_dendrites.engine import Simulation, default_cache_dir
+
+    run_prefs.brian_dendrites.cache_dir = None
+    monkeypatch.setenv("BRIAN_DENDRITES_CACHE", str(tmp_path / "env"))
+    assert default_cache_dir() == tmp_path / "env"
+    monkeypatch.delenv("BRIAN_DENDRITES_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "brian_dendrites"
+    monkeypatch.setenv("BRIAN_DENDRITES_CACHE", str(tmp_path / "env"))
+    run_prefs.brian_dendrites.cache_dir = str(tmp_path / "pref")  # the preference wins
+    assert default_cache_dir() == tmp_path / "pref"
+    sim = Simulation(_build_small, 1 * ms, target="numpy", name="cachepref")
+    assert sim.cache_dir == tmp_path / "pref"
+    with pytest.raises(PreferenceError):
+        run_prefs.brian_dendrites.cache_dir = 5

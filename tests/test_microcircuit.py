@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import ms
+from brian2 import DimensionMismatchError, Hz, ms
 
 from brian_dendrites.circuits import dendritic_microcircuit, synapses_to_matrix
 from brian_dendrites.circuits.microcircuit import weight_shapes
@@ -10,7 +10,7 @@ from brian_dendrites.engine import Simulation
 from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
 
 LAYERS = [4, 5, 3, 2]
-ETAS = dict(eta_PP=[0.05, 0.04, 0.03], eta_IP=0.02, eta_PI=0.01)
+ETAS = dict(eta_PP=[0.05 / ms, 0.04 / ms, 0.03 / ms], eta_IP=0.02 / ms, eta_PI=0.01 / ms)
 
 
 def _patterns(seed=0, n=2):
@@ -25,14 +25,14 @@ def _builder(**kw):
     return build
 
 
-def _reference(X, U, weights, steps_per_pattern=100, eta_B=0.0):
+def _reference(X, U, weights, steps_per_pattern=100, eta_TD=0 / ms):
     ref = ReferenceMicrocircuit(LAYERS, eta_PP=ETAS["eta_PP"], eta_IP=ETAS["eta_IP"],
-                                eta_PI=ETAS["eta_PI"], eta_B=eta_B, seed=0)
+                                eta_PI=ETAS["eta_PI"], eta_TD=eta_TD, seed=0)
     L = len(LAYERS) - 1
     ref.set_weights(W=[weights[f"W{k}"] for k in range(1, L + 1)],
                     B=[weights[f"B{k}"] for k in range(1, L)],
-                    WIP=[weights[f"IP{k}"] for k in range(1, L)],
-                    WPI=[weights[f"PI{k}"] for k in range(1, L)])
+                    IP=[weights[f"IP{k}"] for k in range(1, L)],
+                    PI=[weights[f"PI{k}"] for k in range(1, L)])
     Xs = np.repeat(X, steps_per_pattern, axis=0)
     Us = np.repeat(U, steps_per_pattern, axis=0)
     ref.run(Xs, Us, record=())
@@ -41,12 +41,12 @@ def _reference(X, U, weights, steps_per_pattern=100, eta_B=0.0):
 
 @pytest.mark.parametrize("learn_topdown", [False, True])
 def test_microcircuit_equals_numpy_reference_step_for_step(learn_topdown):
-    kw = dict(learn_topdown=learn_topdown, eta_TD=0.02 if learn_topdown else 0.0)
+    kw = dict(learn_topdown=learn_topdown, eta_TD=(0.02 if learn_topdown else 0.0) / ms)
     circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS, **kw)
     X, U = _patterns()
     sim = Simulation(_builder(**kw), 20 * ms, target="numpy", name="mc")
     res = sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(2)})
-    ref = _reference(X, U, circuit.info["initial_weights"], eta_B=kw["eta_TD"])
+    ref = _reference(X, U, circuit.initial_weights, eta_TD=kw["eta_TD"])
     for k in range(1, 4):
         np.testing.assert_allclose(res[f"pyr{k}.u"], ref.u[k - 1], rtol=0, atol=1e-9)
     for k in range(1, 3):
@@ -55,9 +55,9 @@ def test_microcircuit_equals_numpy_reference_step_for_step(learn_topdown):
     for name, (n_post, n_pre) in weight_shapes(LAYERS).items():
         W = synapses_to_matrix(res[f"{name}.w"], n_post, n_pre)
         kind, k = name.rstrip("0123456789"), int(name[-1])
-        R = {"W": ref.W, "B": ref.B, "IP": ref.WIP, "PI": ref.WPI}[kind][k - 1]
+        R = getattr(ref, kind)[k - 1]
         np.testing.assert_allclose(W, R, rtol=0, atol=1e-9, err_msg=name)
-        moved = max(moved, np.abs(W - circuit.info["initial_weights"][name]).max())
+        moved = max(moved, np.abs(W - circuit.initial_weights[name]).max())
     assert moved > 5e-5  # plasticity acted (low-pass traces build up over tau_w = 30 ms)
 
 
@@ -69,12 +69,13 @@ def test_plasticity_off_without_rebuild_keeps_weights():
     circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS)
     for name, (n_post, n_pre) in weight_shapes(LAYERS).items():
         np.testing.assert_array_equal(synapses_to_matrix(res[f"{name}.w"], n_post, n_pre),
-                                      circuit.info["initial_weights"][name])
+                                      circuit.initial_weights[name])
 
 
 def test_self_predicting_start_silences_apical_dendrites():
     circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5,
-                                     self_predicting=True, eta_PP=0.0, eta_IP=0.0, eta_PI=0.0)
+                                     self_predicting=True, eta_PP=0 / ms, eta_IP=0 / ms,
+                                     eta_PI=0 / ms)
     sim = Simulation(lambda: circuit.objects, 20 * ms, target="numpy", name="mc_sp")
     X, _ = _patterns()
     res = sim.run({"x_in.values": X})
@@ -91,19 +92,26 @@ def test_output_monitor_samples_pattern_ends():
     assert res["out_mon.u"].shape == (2, 2)  # (neurons, samples at t = 0, 10 ms)
     np.testing.assert_allclose(res["out_mon.t"], [0.0, 0.01])
     circuit = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=10 * ms, seed=5, **ETAS)
-    ref = _reference(X[:1], U[:1], circuit.info["initial_weights"])
+    ref = _reference(X[:1], U[:1], circuit.initial_weights)
     np.testing.assert_allclose(res["out_mon.u"][:, 1], ref.u[-1], atol=1e-9)
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(layers=[3]), ValueError, "at least an input and an output"),
-    (dict(layers=[3, 0, 2]), ValueError, "integers >= 1"),
+    (dict(layers=[3]), ValueError, "at least 2 layer sizes"),
+    (dict(layers=[3, 0, 2]), ValueError, r"layers\[1\].*>= 1"),
     (dict(layers=[3, 2], n_patterns=0), ValueError, "n_patterns"),
+    (dict(layers=[3, 2], n_patterns=2.0), TypeError, "n_patterns"),
     (dict(layers=[3, 2], activation="sigmoidish"), ValueError, "activation"),
     (dict(layers=[3, 2], weights={"W1": np.zeros((3, 2))}), ValueError, r"W1.*\(2, 3\)"),
     (dict(layers=[3, 2], weights={"W7": np.zeros((2, 3))}), KeyError, "W7"),
-    (dict(layers=[3, 2], eta_PP=[0.1, 0.2]), ValueError, "eta_PP"),
-    (dict(layers=[3, 2], g_B=-1.0), ValueError, "g_B"),
+    (dict(layers=[3, 2], eta_PP=[0.1 / ms, 0.2 / ms]), ValueError, "eta_PP"),
+    (dict(layers=[3, 2], eta_PP=0.1), TypeError, r"eta_PP\[0\].*unit"),
+    (dict(layers=[3, 2], eta_IP=0.1 * ms), DimensionMismatchError, "eta_IP"),
+    (dict(layers=[3, 2], conductances={"g_B": -1 / ms}), ValueError, "g_B"),
+    (dict(layers=[3, 2], conductances={"g_X": 1 / ms}), KeyError, "g_X"),
+    (dict(layers=[3, 2], tau_w=-1 * ms), ValueError, "tau_w"),
+    (dict(layers=[3, 2], mode="steady_state"), ValueError, "steady_state_microcircuit"),
+    (dict(layers=[3, 2], r_max=100 * Hz), ValueError, "spiking"),
 ])
 def test_microcircuit_rejects_bad_arguments(kwargs, exc, match):
     kwargs = {"n_patterns": 2, **kwargs}
@@ -117,14 +125,15 @@ def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
 
     layers = [4, 6, 3]
     X = np.array([[0.9, 0.2, 0.6, 0.4]])
+    off = dict(eta_PP=0 / ms, eta_IP=0 / ms, eta_PI=0 / ms)
     circuit = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
                                      activation="logistic", weight_scale=2.0,
-                                     self_predicting=True, eta_PP=0.0, eta_IP=0.0, eta_PI=0.0)
+                                     self_predicting=True, **off)
 
     def build():
         c = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
                                    activation="logistic", weight_scale=2.0, self_predicting=True,
-                                   eta_PP=0.0, eta_IP=0.0, eta_PI=0.0, mode="spiking")
+                                   mode="spiking", **off)
         objs = dict(c.objects)
         objs["mon"] = StateMonitor(objs["pyr2"], "u", record=True, dt=1 * ms, name="mon")
         objs["mon1"] = StateMonitor(objs["pyr1"], "u", record=True, dt=1 * ms, name="mon1")
@@ -134,8 +143,8 @@ def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
                      name="mc_spiking")
     res = sim.run({"x_in.values": X})
     ref = ReferenceMicrocircuit(layers, phi="logistic", plastic=False)
-    W = circuit.info["initial_weights"]
-    ref.set_weights(W=[W["W1"], W["W2"]], B=[W["B1"]], WIP=[W["IP1"]], WPI=[W["PI1"]])
+    W = circuit.initial_weights
+    ref.set_weights(W=[W["W1"], W["W2"]], B=[W["B1"]], IP=[W["IP1"]], PI=[W["PI1"]])
     ref.run(np.repeat(X, 3000, axis=0), record=())
     for mon, u_rate in (("mon", ref.u[1]), ("mon1", ref.u[0])):
         u_spk = res[f"{mon}.u"][:, 200:].mean(axis=1)

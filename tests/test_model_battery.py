@@ -1,10 +1,14 @@
-"""Every neuron model of the library passes the model battery on all three targets."""
+"""Every model of the library passes its battery: neurons on all three targets,
+synapses on numpy and cpp_standalone (cython is optional for synapses: its first
+compile costs ~20 s per code object).
+"""
 
 import pytest
 from brian2 import Hz, ms
 
 import brian_dendrites.models as models
-from brian_dendrites.testing import check_neuron_model
+from brian_dendrites.spec import Param, SynapseModel
+from brian_dendrites.testing import check_neuron_model, check_synapse_model, synapse_interface
 
 #: parameter values that make stochastic models deterministic across targets
 #: (each target has its own random generator)
@@ -13,13 +17,15 @@ DETERMINISTIC = {
     "pyramidal_spiking": dict(r_max=1e-9 * Hz),  # spikes with probability ~1e-13 per step
 }
 SKIP = ("lastspike", "not_refractory")
+#: parameters that cannot act once DETERMINISTIC has switched spiking off
+INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",)}
 
 
 @pytest.mark.parametrize("name", sorted(models.NEURON_MODELS))
 def test_model_battery(name, cache_dir):
     model = models.NEURON_MODELS[name]()
     results = check_neuron_model(model, overrides=DETERMINISTIC.get(name), cache_dir=cache_dir,
-                                 duration=2 * ms, skip=SKIP)
+                                 duration=2 * ms, skip=SKIP, inert=INERT.get(name, ()))
     assert set(results) == {"numpy", "cython", "cpp_standalone"}
 
 
@@ -39,3 +45,55 @@ def test_battery_catches_a_target_mismatch(cache_dir, monkeypatch):
     with pytest.raises(AssertionError, match="g.u differs between numpy and cpp_standalone"):
         check_neuron_model(models.sst_interneuron(), targets=("numpy", "cpp_standalone"),
                            cache_dir=cache_dir, duration=2 * ms)
+
+
+#: Where the units of the pre/post variables a synapse model reads come from.
+SYNAPSE_PARTNERS = {
+    "urbanczik_senn_rate": dict(post_model=models.urbanczik_senn_neuron(), units={"r_pre": Hz}),
+    "urbanczik_senn_spiking": dict(post_model=models.urbanczik_senn_neuron()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(models.SYNAPSE_MODELS))
+def test_synapse_model_battery(name, cache_dir):
+    model = models.SYNAPSE_MODELS[name]()
+    results = check_synapse_model(model, cache_dir=cache_dir, **SYNAPSE_PARTNERS.get(name, {}))
+    assert set(results) == {"numpy", "cpp_standalone"}
+    assert results["numpy"]["syn.w"].size == 6  # 3 x 2, all to all
+
+
+def test_synapse_interface_reads_units_from_the_partner_model():
+    face = synapse_interface(models.urbanczik_senn_spiking_synapse(),
+                             post_model=models.urbanczik_senn_neuron())
+    assert face["pre"] == {}
+    assert str(face["post"]["h_V"]) == str((1 / models.urbanczik_senn_neuron()["beta"]).dim ** -1)
+    with pytest.raises(ValueError, match="not pre/post identifiers"):
+        synapse_interface(models.static_pathway(), units={"x_pre": Hz})
+    with pytest.raises(TypeError, match="SynapseModel"):
+        check_synapse_model(models.sst_interneuron())
+
+
+def test_synapse_battery_catches_a_target_mismatch(cache_dir, monkeypatch):
+    """The synapse battery can fail: a 1e-6 relative error in the weights is caught."""
+    from brian_dendrites import engine
+
+    original = engine.Simulation.run
+
+    def perturbed(self, values=None, read=None):
+        res = original(self, values, read)
+        if self.target == "cpp_standalone":
+            res._values["syn.w"] = res._values["syn.w"] * (1 + 1e-6)
+        return res
+
+    monkeypatch.setattr(engine.Simulation, "run", perturbed)
+    with pytest.raises(AssertionError, match="syn.w differs between numpy and cpp_standalone"):
+        check_synapse_model(models.steady_state_rule(), cache_dir=cache_dir)
+
+
+def test_synapse_battery_catches_a_parameter_that_changes_nothing():
+    """A parameter the equations ignore (a namespace-constant in disguise) fails the battery."""
+    broken = SynapseModel("broken_rule", "dw/dt = 0.5*err_post*r_pre/ms : 1 (clock-driven)\n"
+                                         "I_post = w*r_pre : 1 (summed)",
+                          params=[Param("eta", 1.0 / ms, "ignored learning rate")])
+    with pytest.raises(AssertionError, match="eta has no effect"):
+        check_synapse_model(broken, targets=("numpy",))

@@ -6,7 +6,7 @@ long spiking run uses the compiled ``cpp_standalone`` engine.
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, mV, ms, nA, pA, prefs, second
+from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, ms, mV, nA, pA, prefs, second
 
 import brian_dendrites.models as models
 from brian_dendrites.engine import Simulation

@@ -1,9 +1,10 @@
 """Plasticity rules: step-for-step equality with plain NumPy Euler code, and
-identical results on the numpy, cython and cpp_standalone targets."""
+identical results on the numpy, cython and cpp_standalone targets.
+"""
 
 import numpy as np
 import pytest
-from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, TimedArray, mV, ms, pA
+from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, TimedArray, ms, mV, pA
 
 import brian_dendrites.models as models
 from brian_dendrites.engine import Simulation

@@ -7,9 +7,16 @@ import pytest
 from scipy.special import logit
 
 from brian_dendrites import tasks
-from brian_dendrites.reference import (MLP, ReferenceMicrocircuit, backprop_gradients,
-                                       get_activation, logistic, softplus_sacramento,
-                                       softplus_sacramento_inverse, softplus_sacramento_prime)
+from brian_dendrites.reference import (
+    MLP,
+    ReferenceMicrocircuit,
+    backprop_gradients,
+    get_activation,
+    logistic,
+    softplus_sacramento,
+    softplus_sacramento_inverse,
+    softplus_sacramento_prime,
+)
 from brian_dendrites.reference.mlp import _forward, _loss, _resolve_acts, _resolve_output
 
 MNIST = Path(__file__).parents[1].parent / "shared" / "data" / "mnist_5k.csv.gz"
@@ -47,12 +54,12 @@ def test_get_activation_rejects_unknown():
 # microcircuit: analytic checks
 # ---------------------------------------------------------------------------
 def test_hidden_soma_fixed_point_and_time_constant():
-    """Constant dendrites: u* = (g_B vB + g_A vA)/(g_lk+g_B+g_A), tau = 1/(g_lk+g_B+g_A)."""
+    """Constant dendrites: u* = (g_B vB + g_A vA)/(g_L+g_B+g_A), tau = 1/(g_L+g_B+g_A)."""
     net = ReferenceMicrocircuit([3, 4, 2], phi=ones, plastic=False, seed=1)
     x = np.array([0.3, -0.2, 0.9])
     vB = net.W[0] @ x
-    vA = net.B[0] @ np.ones(2) + net.WPI[0] @ np.ones(2)
-    g = net.g_lk + net.g_B + net.g_A
+    vA = net.B[0] @ np.ones(2) + net.PI[0] @ np.ones(2)
+    g = net.g_L + net.g_B + net.g_A
     u_star = (net.g_B * vB + net.g_A * vA) / g
     net.u[0][:] = u_star + 1.0  # start 1 above the fixed point
     n = 200
@@ -75,12 +82,12 @@ def test_output_and_interneuron_nudged_fixed_points():
     u_tgt = np.array([1.5, -0.7])
     net.run(np.tile(x, (3000, 1)), np.tile(u_tgt, (3000, 1)))
     vB2 = net.W[1] @ np.ones(4)
-    u2 = (net.g_B * vB2 + net.g_som * u_tgt) / (net.g_lk + net.g_B + net.g_som)
+    u2 = (net.g_B * vB2 + net.g_som * u_tgt) / (net.g_L + net.g_B + net.g_som)
     np.testing.assert_allclose(net.u[1], u2, rtol=1e-10)
-    vI = net.WIP[0] @ np.ones(4)
-    uI = (net.g_D * vI + net.g_som * u2) / (net.g_lk + net.g_D + net.g_som)
+    vI = net.IP[0] @ np.ones(4)
+    uI = (net.g_D * vI + net.g_som * u2) / (net.g_L + net.g_D + net.g_som)
     np.testing.assert_allclose(net.uI[0], uI, rtol=1e-10)
-    # target switched off (NaN rows): relaxes to the un-nudged g_B/(g_lk+g_B) vB
+    # target switched off (NaN rows): relaxes to the un-nudged g_B/(g_L+g_B) vB
     net.run(np.tile(x, (3000, 1)), np.full((3000, 2), np.nan))
     np.testing.assert_allclose(net.u[1], net.c_output * vB2, rtol=1e-10)
 
@@ -89,20 +96,20 @@ def test_output_and_interneuron_nudged_fixed_points():
 def test_blas_update_equals_naive_outer(dtype):
     """In-place ger/axpy updates == W += dt eta D_old; D += dt/tau (outer(e, r) - D)."""
     net = ReferenceMicrocircuit([5, 6, 4, 3], eta_PP=[0.3, 0.2, 0.1], eta_IP=0.4, eta_PI=0.5,
-                                eta_B=0.2, sigma=0.1, w_scale=3.0, seed=3, dtype=dtype)
+                                eta_TD=0.2, sigma=0.1, weight_scale=3.0, seed=3, dtype=dtype)
     rng = np.random.default_rng(0)
-    kinds = ("W", "B", "WIP", "WPI")
+    kinds = ("W", "B", "IP", "PI")
     naive = {k: [w.astype(float) for w in getattr(net, k)] for k in kinds}
     Dn = {k: [np.zeros(w.shape) for w in getattr(net, k)] for k in kinds}
     a = net.dt / net.tau_w
     for i in range(60):
         out = net.step(rng.uniform(0, 3, 5), rng.normal(size=3) if i % 2 else None)
         pairs = {"W": [(out["e"][k], out["r"][k]) for k in range(3)],
-                 "WIP": [(out["eI"][k], out["r"][k + 1]) for k in range(2)],
-                 "WPI": [(out["eA"][k], out["rI"][k]) for k in range(2)],
-                 "B": [(out["eB"][k], out["r"][k + 2]) for k in range(2)]}
-        etas = {"W": net.eta_PP, "WIP": [net.eta_IP] * 2, "WPI": [net.eta_PI] * 2,
-                "B": [net.eta_B] * 2}
+                 "IP": [(out["eI"][k], out["r"][k + 1]) for k in range(2)],
+                 "PI": [(out["eA"][k], out["rI"][k]) for k in range(2)],
+                 "B": [(out["eTD"][k], out["r"][k + 2]) for k in range(2)]}
+        etas = {"W": net.eta_PP, "IP": [net.eta_IP] * 2, "PI": [net.eta_PI] * 2,
+                "B": [net.eta_TD] * 2}
         for kind in kinds:
             for k, (post, pre) in enumerate(pairs[kind]):
                 naive[kind][k] += net.dt * etas[kind][k] * Dn[kind][k]
@@ -114,11 +121,11 @@ def test_blas_update_equals_naive_outer(dtype):
             np.testing.assert_allclose(w, naive[kind][k], rtol=0, atol=tol * max(1, np.abs(w).max()))
     # the updates are not trivially zero
     assert np.abs(naive["W"][0] - ReferenceMicrocircuit(
-        [5, 6, 4, 3], w_scale=3.0, seed=3, dtype=dtype).W[0]).max() > 1e-6
+        [5, 6, 4, 3], weight_scale=3.0, seed=3, dtype=dtype).W[0]).max() > 1e-6
 
 
 def test_plasticity_off_leaves_weights_unchanged():
-    net = ReferenceMicrocircuit([4, 5, 3], sigma=0.2, plastic=False, eta_B=0.1, seed=4)
+    net = ReferenceMicrocircuit([4, 5, 3], sigma=0.2, plastic=False, eta_TD=0.1, seed=4)
     before = net.get_weights()
     rng = np.random.default_rng(1)
     net.run(rng.uniform(0, 2, (300, 4)), rng.normal(size=(300, 3)))
@@ -132,8 +139,8 @@ def test_plasticity_off_leaves_weights_unchanged():
 def test_self_predicting_init_cancels_apical_potentials():
     rng = np.random.default_rng(5)
     X = np.repeat(rng.uniform(0, 4, (5, 6)), 400, axis=0)  # 5 patterns x 40 ms
-    sp = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, w_scale=4.0, seed=6)
-    rand = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, w_scale=4.0, seed=6)
+    sp = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6)
+    rand = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6)
     sp.init_self_predicting()
     rec_sp = sp.run(X, record=("vA", "eI", "r"))
     rec_rand = rand.run(X, record=("vA",))
@@ -168,10 +175,10 @@ def test_self_predicting_state_emerges_from_random_weights():
 
 
 def test_dynamics_output_layer_learns_linear_teacher():
-    """Eq. (7) with nudging: W converges to (g_lk + g_B)/g_B * A, so the free output is A x.
+    """Eq. (7) with nudging: W converges to (g_L + g_B)/g_B * A, so the free output is A x.
 
-    Linear phi: e = u - g_B/(g_lk+g_B) W x vanishes under nudging g_som (A x - u)
-    exactly when W x = (g_lk + g_B)/g_B A x. Patterns are held 200 ms
+    Linear phi: e = u - g_B/(g_L+g_B) W x vanishes under nudging g_som (A x - u)
+    exactly when W x = (g_L + g_B)/g_B A x. Patterns are held 200 ms
     (shorter patterns with larger eta_PP oscillate: the 30 ms trace carries the
     previous pattern's error into the next one).
     """
@@ -179,7 +186,7 @@ def test_dynamics_output_layer_learns_linear_teacher():
     A = rng.normal(size=(2, 5))
     X = np.repeat(rng.normal(size=(20, 5)), 2000, axis=0)
     net = ReferenceMicrocircuit([5, 2], phi="linear", eta_PP=0.03, seed=0)
-    W_star = (net.g_lk + net.g_B) / net.g_B * A
+    W_star = (net.g_L + net.g_B) / net.g_B * A
     d0 = np.abs(net.W[0] - W_star).max()
     net.run(X, X @ A.T, record=())
     assert np.abs(net.W[0] - W_star).max() < 0.15 * d0
@@ -216,6 +223,55 @@ def test_step_and_run_validation():
         net.set_weights(W=[np.zeros((3, 3))])
 
 
+def test_constructor_and_weight_name_errors():
+    """Types -> TypeError, values -> ValueError; old names get a suggestion."""
+    for kwargs, match in ((dict(layers="32"), "layers"), (dict(layers=[3, 2.5]), r"layers\[1\]"),
+                          (dict(layers=[3, 2], g_B="1"), "g_B"),
+                          (dict(layers=[3, 2], plastic=1), "plastic"),
+                          (dict(layers=[3, 2], seed=1.5), "seed")):
+        with pytest.raises(TypeError, match=match):
+            ReferenceMicrocircuit(**kwargs)
+    for kwargs, match in ((dict(g_L=-0.1), "g_L"), (dict(eta_TD=np.nan), "eta_TD"),
+                          (dict(weight_scale=-1), "weight_scale"), (dict(dtype=np.int32), "dtype")):
+        with pytest.raises(ValueError, match=match):
+            ReferenceMicrocircuit([3, 2, 2], **kwargs)
+    net = ReferenceMicrocircuit([3, 2, 2], seed=0)
+    with pytest.raises(ValueError, match="did you mean 'IP'"):
+        net.set_weights(WIP=[np.zeros((2, 2))])
+    with pytest.raises(ValueError, match="lam_A"):
+        net.steady_state_step(np.zeros((1, 3)), np.zeros((1, 2)), lam_A=-0.5)
+    with pytest.raises(TypeError, match="epochs"):
+        net.fit_steady_state(np.zeros((1, 3)), np.zeros((1, 2)), epochs=1.0)
+
+
+def test_defaults_agree_with_model_specs():
+    """Conductances and tau_w default to the Brian2 models' Param defaults (in 1/ms, ms)."""
+    from brian2 import ms
+
+    from brian_dendrites.models import dendritic_prediction_rule, pyramidal_neuron, sst_interneuron
+
+    net = ReferenceMicrocircuit([3, 2, 2])
+    pyr, inter = pyramidal_neuron(), sst_interneuron()
+    for name in ("g_L", "g_B", "g_A", "g_som"):
+        assert getattr(net, name) == pytest.approx(float(pyr[name] * ms)), name
+    for name in ("g_L", "g_D", "g_som"):
+        assert getattr(net, name) == pytest.approx(float(inter[name] * ms)), name
+    assert net.tau_w == pytest.approx(float(dendritic_prediction_rule()["tau_w"] / ms))
+
+
+def test_quantities_are_converted_to_ms():
+    from brian2 import DimensionMismatchError, Hz, ms
+
+    plain = ReferenceMicrocircuit([3, 2, 2], g_L=0.2, eta_PP=[1e-3, 2e-3], eta_TD=0.01, dt=0.05,
+                                  tau_w=20.0)
+    units = ReferenceMicrocircuit([3, 2, 2], g_L=0.2 / ms, eta_PP=[1e-3 / ms, 2 * Hz],
+                                  eta_TD=10 * Hz, dt=0.05 * ms, tau_w=20 * ms)
+    for name in ("g_L", "eta_PP", "eta_TD", "dt", "tau_w"):
+        np.testing.assert_allclose(getattr(units, name), getattr(plain, name), rtol=1e-14)
+    with pytest.raises(DimensionMismatchError, match="tau_w: expected a time"):
+        ReferenceMicrocircuit([3, 2], tau_w=20 * Hz)
+
+
 def test_single_layer_circuit_runs():
     net = ReferenceMicrocircuit([3, 2], seed=0)
     rec = net.run(np.ones((20, 3)), np.ones((20, 2)), record=("u", "e"))
@@ -229,7 +285,7 @@ def test_single_layer_circuit_runs():
 # ---------------------------------------------------------------------------
 def test_steady_state_no_error_no_change():
     """Self-predicting and u_tgt = vB_L: all errors and apical potentials vanish."""
-    net = ReferenceMicrocircuit([6, 5, 4, 3], phi="logistic", bias=True, w_scale=3.0, seed=0)
+    net = ReferenceMicrocircuit([6, 5, 4, 3], phi="logistic", bias=True, weight_scale=3.0, seed=0)
     net.init_self_predicting("steady_state")
     X = np.random.default_rng(0).uniform(0, 1, (8, 6))
     U = net.predict_steady_state(X, output="potential")
@@ -242,11 +298,11 @@ def test_steady_state_no_error_no_change():
     # with an error the weights do move, and only forward ones when IP/PI are off
     net.steady_state_step(X, U + 1.0, eta_PP=0.5)
     assert np.abs(net.W[0] - before["W"][0]).max() > 1e-6
-    np.testing.assert_array_equal(net.WPI[0], before["WPI"][0])
+    np.testing.assert_array_equal(net.PI[0], before["PI"][0])
 
 
 def test_steady_state_update_matches_hand_computation():
-    net = ReferenceMicrocircuit([4, 3, 2], phi="logistic", w_scale=2.0, seed=1)
+    net = ReferenceMicrocircuit([4, 3, 2], phi="logistic", weight_scale=2.0, seed=1)
     net.init_self_predicting("steady_state")
     x = np.random.default_rng(1).uniform(0, 1, (1, 4))
     U = np.array([[2.0, -2.0]])
@@ -255,8 +311,8 @@ def test_steady_state_update_matches_hand_computation():
     v1 = W1 @ x[0]
     v2 = W2 @ logistic(v1)
     u2 = (1 - lam["lam_out"]) * v2 + lam["lam_out"] * U[0]
-    vA = B @ logistic(u2) + net.WPI[0] @ logistic(net.WIP[0] @ logistic(v1))
-    u1 = v1 + lam["lam_hidden"] * vA
+    vA = B @ logistic(u2) + net.PI[0] @ logistic(net.IP[0] @ logistic(v1))
+    u1 = v1 + lam["lam_A"] * vA
     eta = 0.3
     net.steady_state_step(x, U, eta_PP=eta)
     np.testing.assert_allclose(net.W[1], W2 + eta * np.outer(logistic(u2) - logistic(v2),
@@ -273,7 +329,7 @@ def test_steady_state_learns_synthetic_classification():
     y = rng.integers(0, n_cls, 1200)
     X = np.clip(centers[y] + 0.25 * rng.normal(size=(1200, d)), 0, 1)
     U = logit(tasks.one_hot(y[:1000], n_cls))
-    net = ReferenceMicrocircuit([d, 30, 30, n_cls], phi="logistic", bias=True, w_scale=4.0,
+    net = ReferenceMicrocircuit([d, 30, 30, n_cls], phi="logistic", bias=True, weight_scale=4.0,
                                 seed=0)
     net.init_self_predicting("steady_state")
     hist = net.fit_steady_state(X[:1000], U, epochs=5, batch_size=10, eta_PP=1.0, eta_IP=0.1,
@@ -289,7 +345,7 @@ def test_steady_state_learns_synthetic_classification():
 @needs_mnist
 def test_steady_state_learns_small_mnist_subset():
     Xtr, ytr, Xte, yte = tasks.load_mnist(MNIST, n_train=1000, n_test=500, seed=0)
-    net = ReferenceMicrocircuit([784, 100, 10], phi="logistic", bias=True, w_scale=8.0, seed=0)
+    net = ReferenceMicrocircuit([784, 100, 10], phi="logistic", bias=True, weight_scale=8.0, seed=0)
     net.init_self_predicting("steady_state")
     hist = net.fit_steady_state(Xtr, logit(tasks.one_hot(ytr, 10)), epochs=3, eta_PP=0.1,
                                 eta_IP=0.1, X_val=Xte, y_val=yte)
@@ -302,7 +358,7 @@ def test_steady_state_mnist_784_500_500_10_vs_backprop():
     """PAPERS.md section 5: two-step mode 13.0 % after 10 epochs, backprop 6.6 %."""
     epochs = 10
     Xtr, ytr, Xte, yte = tasks.load_mnist(MNIST, n_train=4000, n_test=1000, seed=0)
-    net = ReferenceMicrocircuit([784, 500, 500, 10], phi="logistic", bias=True, w_scale=6.0,
+    net = ReferenceMicrocircuit([784, 500, 500, 10], phi="logistic", bias=True, weight_scale=6.0,
                                 seed=0)
     net.init_self_predicting("steady_state")
     t0 = time.perf_counter()

@@ -5,7 +5,7 @@ versions (``python -m pytest -m slow``). Thresholds come from measured runs
 recorded in docs/reproductions.md.
 """
 
-import importlib.util
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +15,16 @@ from scipy.special import expit
 
 from brian_dendrites.circuits import dendritic_microcircuit, synapses_to_matrix
 from brian_dendrites.engine import Simulation
-from brian_dendrites.lab import (angle_deg, cosine, feedback_alignment_angles, layer_alignment,
-                                 update_gradient_alignment)
+from brian_dendrites.experiments import sacramento2018
+from brian_dendrites.lab import angle_deg, cosine, feedback_alignment_angles, layer_alignment, update_gradient_alignment
 from brian_dendrites.reference.mlp import backprop_gradients
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def _example(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _example_main(name, argv):
+    """Run an example script's ``main(argv)`` (the script, as a user runs it)."""
+    return runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")["main"](argv)
 
 
 # ------------------------------------------------------------------ the lab
@@ -60,7 +58,8 @@ def _nudged_update(W1, W2, B, x, u_tgt):
     def build():
         return dendritic_microcircuit([4, 5, 3], n_patterns=2, t_pattern=10 * ms, activation="logistic",
                                       weights=dict(W1=W1, W2=W2, B1=B), self_predicting=True,
-                                      eta_PP=1e-3, eta_IP=0, eta_PI=0, tau_w=30 * ms).objects
+                                      eta_PP=1e-3 / ms, eta_IP=0 / ms, eta_PI=0 / ms,
+                                      tau_w=30 * ms).objects
 
     sim = Simulation(build, 20 * ms, target="numpy", name="alignment")
     res = sim.run({"x_in.values": np.tile(x, (2, 1)), "u_target.values": np.tile(u_tgt, (2, 1)),
@@ -99,9 +98,9 @@ def test_self_predicting_state_emerges_fast(cache_dir, tmp_path):
     value, |W_PI + B|/|B| 1.23 -> 0.84. Thresholds: below 0.5 and a decrease
     of |W_PI + B| by at least 20 %.
     """
-    mod = _example("sacramento2018_self_predicting")
     png = tmp_path / "sp.png"
-    out = mod.main(["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
+    out = _example_main("sacramento2018_self_predicting",
+                        ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
     assert out["va_rel"][-1] < 0.5
     assert out["pi_rel"][-1] < 0.8 * out["pi_rel"][0]
@@ -115,8 +114,7 @@ def test_self_predicting_state_long(cache_dir):
     Measured: 0.040 of the initial RMS, |W_PI + B|/|B| 1.23 -> 0.47,
     |W_IP - s W2|/|s W2| 1.55 -> 0.17 (27 s with a cached binary).
     """
-    mod = _example("sacramento2018_self_predicting")
-    out = mod.run_self_predicting((8, 6, 4), n_train=400, cache_dir=cache_dir)
+    out = sacramento2018.self_predicting_state((8, 6, 4), n_train=400, cache_dir=cache_dir)
     assert out["va_rel"][-1] < 0.05
     assert out["pi_rel"][-1] < 0.5 * out["pi_rel"][0]
 
@@ -128,8 +126,7 @@ def test_fig2_regression_learns_like_backprop(cache_dir):
 
     Measured: 7.45e-3 -> 5.60e-4 (13.3x), backprop 3.44e-4 (ratio 1.63), 83 s.
     """
-    mod = _example("sacramento2018_fig2_regression")
-    out = mod.run_regression(n_train=2000, cache_dir=cache_dir)
+    out = sacramento2018.fig2_regression(n_train=2000, cache_dir=cache_dir)
     e0, e1 = out["curve"][0][1], out["curve"][-1][1]
     assert e1 < e0 / 10
     assert e1 < 2 * out["backprop"][-1][1]
@@ -142,9 +139,9 @@ def test_fig2_regression_fast_mode(cache_dir, tmp_path):
     Measured: test MSE 7.45e-3 -> 2.34e-3 (3.2x), backprop 1.77e-3 (ratio 1.33).
     Thresholds: at least 2.5x drop, within 2x of backprop.
     """
-    mod = _example("sacramento2018_fig2_regression")
     png = tmp_path / "fig2.png"
-    out = mod.main(["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
+    out = _example_main("sacramento2018_fig2_regression",
+                        ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
     e0, e1 = out["curve"][0][1], out["curve"][-1][1]
     assert e1 < e0 / 2.5

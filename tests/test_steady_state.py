@@ -9,17 +9,17 @@ from brian2 import ms
 from brian_dendrites.circuits import dendritic_microcircuit, synapses_to_matrix
 from brian_dendrites.circuits.steady_state import (
     steady_state_init,
+    steady_state_lambdas,
     steady_state_microcircuit,
     steady_state_schedule,
 )
 from brian_dendrites.engine import Simulation
-from brian_dendrites.learners import DendriticMicrocircuitRegressor
+from brian_dendrites.learners import DendriticMicrocircuitRegressor, SteadyStateMicrocircuitClassifier
 from brian_dendrites.reference.microcircuit import ReferenceMicrocircuit
-from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
 
 LAYERS = [5, 4, 3, 2]
 N = 12
-KW = dict(eta_PP=[0.3, 0.2, 0.1], eta_IP=0.2, lam_out=0.4, lam_A=0.5, lam_I=0.3)
+KW = dict(eta_PP=[0.3 / ms, 0.2 / ms, 0.1 / ms], eta_IP=0.2 / ms, lam_out=0.4, lam_A=0.5, lam_I=0.3)
 
 
 def _data(n=N, seed=1):
@@ -30,22 +30,23 @@ def _data(n=N, seed=1):
 @pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
 def test_steady_state_equals_numpy_reference_sample_for_sample(target, cache_dir):
     X, U = _data()
-    sim = Simulation(lambda: steady_state_microcircuit(LAYERS, N, seed=3, w_scale=2.0,
+    sim = Simulation(lambda: steady_state_microcircuit(LAYERS, N, seed=3, weight_scale=2.0,
                                                        **KW).objects,
                      N * ms, target=target, dt=1 * ms, cache_dir=cache_dir, name="ss_ref")
     if target == "cpp_standalone":  # every all-to-all projection on the dense path
         assert sorted(sim.dense_synapses) == ["B1", "B2", "IP1", "IP2", "PI1", "PI2",
                                               "W1", "W2", "W3"]
     res = sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(N)})
-    ref = ReferenceMicrocircuit(LAYERS, phi="logistic", bias=True, w_scale=2.0, seed=3)
+    ref = ReferenceMicrocircuit(LAYERS, phi="logistic", bias=True, weight_scale=2.0, seed=3)
     ref.init_self_predicting("steady_state")
     init = steady_state_init(LAYERS, 2.0, 3)
     np.testing.assert_array_equal(init["W1"], ref.W[0])  # same seed, same draws
     outs = []
     for n in range(N):  # online: one sample per update
         outs.append(ref.predict_steady_state(X[n:n + 1], "potential")[0])
-        ref.steady_state_step(X[n:n + 1], U[n:n + 1], eta_PP=KW["eta_PP"], eta_IP=KW["eta_IP"],
-                              lam_out=KW["lam_out"], lam_hidden=KW["lam_A"], lam_I=KW["lam_I"])
+        ref.steady_state_step(X[n:n + 1], U[n:n + 1], eta_PP=[e * ms for e in KW["eta_PP"]],
+                              eta_IP=KW["eta_IP"] * ms,
+                              lam_out=KW["lam_out"], lam_A=KW["lam_A"], lam_I=KW["lam_I"])
     np.testing.assert_allclose(res["out_mon.u_bu"].T, outs, rtol=0, atol=1e-9)
     moved = 0.0
     for k in range(1, 4):
@@ -55,7 +56,7 @@ def test_steady_state_equals_numpy_reference_sample_for_sample(target, cache_dir
         moved = max(moved, np.abs(W - init[f"W{k}"]).max())
     for k in range(1, 3):
         W = synapses_to_matrix(res[f"IP{k}.w"], LAYERS[k + 1], LAYERS[k])
-        np.testing.assert_allclose(W, ref.WIP[k - 1], rtol=0, atol=1e-9, err_msg=f"IP{k}")
+        np.testing.assert_allclose(W, ref.IP[k - 1], rtol=0, atol=1e-9, err_msg=f"IP{k}")
         np.testing.assert_allclose(res[f"int{k}.b"], ref.bI[k - 1], rtol=0, atol=1e-9)
     assert moved > 1e-3  # measured 9.9e-3: the updates acted
 
@@ -102,7 +103,7 @@ def test_schedule_orders_the_sweeps():
         expected[f"{name}_stateupdater"] = ("groups", rows[-2][1])
     assert len(expected) == 9 + 5 + 5 + 5  # summed, bottom-up, top-down, weight updates
     assert {k: built[k] for k in expected} == expected
-    with pytest.raises(ValueError, match="L must be a positive integer"):
+    with pytest.raises(ValueError, match="L: expected an integer >= 1"):
         steady_state_schedule(0)
 
 
@@ -125,24 +126,29 @@ def _weak_feedback_error(g_A, with_teacher):
     g_B, g_D, g_som = 1.0, 1.0, 0.8
     if not with_teacher:
         rate = DendriticMicrocircuitRegressor(layers, t_pattern=T, chunk=n, target="numpy",
-                                              progress=False, eta_PP=0, eta_IP=0, eta_PI=0,
-                                              activation="logistic", g_L=0.0, g_A=g_A,
+                                              progress=False, eta_PP=0 / ms, eta_IP=0 / ms,
+                                              eta_PI=0 / ms, activation="logistic",
+                                              conductances=dict(g_L=0 / ms, g_A=g_A / ms),
                                               weights=WB)
         steady = SteadyStateMicrocircuitClassifier(layers, chunk=n, target="numpy",
-                                                   progress=False, w_scale=2.0, seed=4,
+                                                   progress=False, weight_scale=2.0, seed=4,
                                                    lam_A=g_A / (g_B + g_A))
-        assert np.array_equal(steady.weights()["W1"], WB["W1"])
+        rate.fit(X, U, epochs=0)
+        steady.fit(X, np.zeros(n, dtype=int), epochs=0)
+        assert np.array_equal(steady.weights_["W1"], WB["W1"])
         return np.abs(rate.predict(X) - steady.decision_function(X)).max()
     rate_sim = Simulation(lambda: dendritic_microcircuit(
-        layers, n, t_pattern=T, activation="logistic", g_L=0.0, g_A=g_A, g_som=g_som, eta_PP=0,
-        eta_IP=0, eta_PI=0, weights=WB, self_predicting=True).objects,
+        layers, n, t_pattern=T, activation="logistic",
+        conductances=dict(g_L=0 / ms, g_A=g_A / ms, g_som=g_som / ms), eta_PP=0 / ms,
+        eta_IP=0 / ms, eta_PI=0 / ms, weights=WB, self_predicting=True).objects,
         n * T, target="numpy", name="rate_weak")
     r = rate_sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(n)},
                      read=["out_mon.u", "pyr2.u"])
     u_rate = np.concatenate([r["out_mon.u"][:, 1:], r["pyr2.u"][:, None]], axis=1).T
     ss_sim = Simulation(lambda: steady_state_microcircuit(
-        layers, n, eta_PP=0, eta_IP=0, lam_out=g_som / (g_B + g_som), lam_A=g_A / (g_B + g_A),
-        lam_I=g_som / (g_D + g_som), weights=WB, w_scale=2.0, seed=4).objects,
+        layers, n, eta_PP=0 / ms, eta_IP=0 / ms, lam_out=g_som / (g_B + g_som),
+        lam_A=g_A / (g_B + g_A), lam_I=g_som / (g_D + g_som), weights=WB, weight_scale=2.0,
+        seed=4).objects,
         n * ms, target="numpy", dt=1 * ms, name="ss_weak")
     s = ss_sim.run({"x_in.values": X, "u_target.values": U, "nudge_in.values": np.ones(n)},
                    read=["out_mon.u"])
@@ -167,29 +173,33 @@ def _prototypes(n=200, seed=0):
 
 def test_classifier_learns_above_chance():
     X, y = _prototypes()
-    clf = SteadyStateMicrocircuitClassifier([10, 20, 3], eta_PP=0.3, eta_IP=0.06, w_scale=1.0,
-                                            chunk=150, target="numpy", progress=False)
-    before = clf.score(X[150:], y[150:])
+    clf = SteadyStateMicrocircuitClassifier([10, 20, 3], eta_PP=0.3 / ms, eta_IP=0.06 / ms,
+                                            weight_scale=1.0, chunk=150, target="numpy",
+                                            progress=False)
+    before = clf.fit(X[:150], y[:150], epochs=0).loss(X[150:], y[150:])
     clf.fit(X[:150], y[:150], epochs=3, validation_data=(X[150:], y[150:]))
-    hist = clf.history
-    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss"]
+    hist = clf.history_
+    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss", "val_score"]
     # measured: val error 0.70 before (chance 0.67), 0.52 / 0.08 / 0.0 after 1 / 2 / 3 epochs
     assert before > 0.3
     assert hist.val_loss.iloc[-1] < 0.1
     assert clf.predict(X[:5]).shape == (5,)
-    assert clf.score(X[150:], y[150:]) == hist.val_loss.iloc[-1]
+    assert clf.loss(X[150:], y[150:]) == hist.val_loss.iloc[-1]
+    assert clf.score(X[150:], y[150:]) == hist.val_score.iloc[-1] == 1 - hist.val_loss.iloc[-1]
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(layers=[3]), ValueError, "at least an input and an output"),
-    (dict(eta_PP=-0.1), ValueError, "eta_PP"),
-    (dict(eta_PP=[0.1, 0.1, 0.1]), ValueError, "one per layer"),
+    (dict(layers=[3]), ValueError, "at least 2 layer sizes"),
+    (dict(eta_PP=-0.1 / ms), ValueError, "eta_PP"),
+    (dict(eta_PP=0.1), TypeError, "eta_PP"),
+    (dict(eta_PP=[0.1 / ms] * 3), ValueError, "one per layer"),
     (dict(lam_out=1.5), ValueError, "lam_out"),
     (dict(weights={"W9": np.zeros((2, 2))}), KeyError, "unknown family"),
     (dict(weights={"W1": np.zeros((2, 2))}), ValueError, "must have shape"),
-    (dict(t_sample=1.0), ValueError, "t_sample"),
+    (dict(t_sample=1.0), TypeError, "t_sample"),
     (dict(activation="softmax"), ValueError, "activation"),
     (dict(n_samples=0), ValueError, "n_samples"),
+    (dict(weight_scale=float("nan")), ValueError, "weight_scale"),
 ])
 def test_circuit_rejects_bad_arguments(kwargs, exc, match):
     args = dict(layers=[3, 4, 2], n_samples=2)
@@ -199,19 +209,22 @@ def test_circuit_rejects_bad_arguments(kwargs, exc, match):
 
 
 def test_classifier_rejects_bad_inputs():
-    with pytest.raises(ValueError, match="target_rates"):
-        SteadyStateMicrocircuitClassifier([3, 2], target_rates=(0.8, 0.1), target="numpy")
-    with pytest.raises(ValueError, match="outside the range"):
-        SteadyStateMicrocircuitClassifier([3, 2], target_rates=(0.0, 1.0), target="numpy")
-    with pytest.raises(ValueError, match="needs at least 2 output"):
-        SteadyStateMicrocircuitClassifier([3, 1], target="numpy")
+    X2, y2 = np.ones((2, 3)), [0, 1]
+    for kwargs, match in ((dict(layers=[3, 2], target_rates=(0.8, 0.1)), "target_rates"),
+                          (dict(layers=[3, 2], target_rates=(0.0, 1.0)), "outside the range"),
+                          (dict(layers=[3, 1]), "needs at least 2 output"),
+                          (dict(layers=[3, 2], activation="relu"), "inverse")):
+        clf = SteadyStateMicrocircuitClassifier(**kwargs, target="numpy")  # __init__ only stores
+        with pytest.raises(ValueError, match=match):
+            clf.fit(X2, y2)
     clf = SteadyStateMicrocircuitClassifier([3, 4, 2], chunk=2, target="numpy", progress=False)
     with pytest.raises(ValueError, match="labels must be integers in"):
-        clf.fit(np.ones((2, 3)), [0, 2])
+        clf.fit(X2, [0, 2])
     with pytest.raises(ValueError, match="3 features"):
-        clf.fit(np.ones((2, 4)), [0, 1])
+        clf.fit(np.ones((2, 4)), y2)
     with pytest.raises(ValueError, match="2 labels"):
-        clf.fit(np.ones((2, 3)), [0, 1, 1])
+        clf.fit(X2, [0, 1, 1])
+    clf.fit(X2, y2)
     with pytest.raises(ValueError, match="NaN"):
         clf.predict(np.full((2, 3), np.nan))
 
@@ -221,14 +234,15 @@ def test_mnist_784_500_500_10_below_8_percent(mnist_path, cache_dir):
     from brian_dendrites.tasks import load_mnist
 
     Xtr, ytr, Xte, yte = load_mnist(mnist_path)
-    clf = SteadyStateMicrocircuitClassifier([784, 500, 500, 10], eta_PP=0.04, eta_IP=0.006,
-                                            chunk=1000, progress=False, cache_dir=cache_dir)
-    clf.simulation  # build (or reuse) the binary outside the timing
+    clf = SteadyStateMicrocircuitClassifier([784, 500, 500, 10], eta_PP=0.04 / ms,
+                                            eta_IP=0.006 / ms, chunk=1000, progress=False,
+                                            cache_dir=cache_dir)
+    clf.fit(Xtr[:1], ytr[:1], epochs=0)  # build (or reuse) the binary outside the timing
     errors = []
     t0 = time.perf_counter()
     for _ in range(20):
-        clf.fit(Xtr, ytr, epochs=1, validation_data=(Xte, yte))
-        errors.append(float(clf.history.val_loss.iloc[-1]))
+        clf.partial_fit(Xtr, ytr, validation_data=(Xte, yte))
+        errors.append(float(clf.history_.val_loss.iloc[-1]))
         if errors[-1] < 0.08:
             break
     print(f"test errors per epoch: {errors}; {(time.perf_counter() - t0) / len(errors):.1f} s/epoch")
@@ -237,33 +251,27 @@ def test_mnist_784_500_500_10_below_8_percent(mnist_path, cache_dir):
 
 
 def test_example_fast_mode_runs(mnist_path, tmp_path):
-    import importlib.util
+    import runpy
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "examples" / "sacramento2018_fig3_mnist.py"
-    spec = importlib.util.spec_from_file_location("fig3_example", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    main = runpy.run_path(str(path), run_name="example")["main"]
     out = tmp_path / "curves.png"
-    curves, times = mod.main(["--fast", "--data", str(mnist_path), "--out", str(out)])
+    curves, times = main(["--fast", "--data", str(mnist_path), "--out", str(out)])
     assert out.stat().st_size > 1000
     assert set(curves) == {"brian2 steady state (online)", "numpy reference (online)",
                            "backprop", "feedback alignment"}
     assert all(len(c) == 2 and all(0 <= e <= 1 for e in c) for c in curves.values())
     with pytest.raises(SystemExit, match="MNIST file not found"):
-        mod.main(["--fast", "--data", str(tmp_path / "missing.csv.gz")])
+        main(["--fast", "--data", str(tmp_path / "missing.csv.gz")])
 
 
-def test_mode_argument_selects_the_steady_state_circuit():
-    from brian_dendrites.circuits import dendritic_microcircuit, steady_state_microcircuit
-
-    a = dendritic_microcircuit([4, 3, 2], n_patterns=5, mode="steady_state", activation="logistic",
-                               seed=2, self_predicting=True,
-                               steady_state_kwargs=dict(eta_PP=0.05))
-    b = steady_state_microcircuit([4, 3, 2], n_samples=5, activation="logistic", seed=2,
-                                  self_predicting=True, eta_PP=0.05)
-    assert sorted(a.objects) == sorted(b.objects)
-    for name in ("W1", "W2", "IP1"):
-        np.testing.assert_array_equal(a.objects[name].w[:], b.objects[name].w[:], err_msg=name)
-    with pytest.raises(ValueError, match="steady_state_kwargs only apply"):
-        dendritic_microcircuit([4, 3, 2], n_patterns=5, steady_state_kwargs=dict(eta_PP=0.05))
+def test_steady_state_is_its_own_builder_with_the_papers_mixing_factors():
+    with pytest.raises(ValueError, match="steady_state_microcircuit"):
+        dendritic_microcircuit([4, 3, 2], n_patterns=5, mode="steady_state")
+    lam = steady_state_lambdas()
+    assert lam["lam_out"] == pytest.approx(0.8 / 1.9) and lam["lam_A"] == pytest.approx(0.8 / 1.9)
+    assert steady_state_lambdas({"g_A": 0 / ms})["lam_A"] == 0
+    c = steady_state_microcircuit([4, 3, 2], n_samples=5)
+    assert float(c.objects["pyr1"].lam_A[:]) == pytest.approx(lam["lam_A"])  # the models' defaults
+    assert c.dt == c.t_slot == 1 * ms and c.n_slots == 5

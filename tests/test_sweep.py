@@ -10,8 +10,8 @@ from brian2 import Hz, ms
 
 import brian_dendrites.models as models
 from brian_dendrites.engine import Simulation
-from brian_dendrites.sweep import NetworkSpec, expand_grid, sweep
 from brian_dendrites.models.plasticity import dendritic_prediction_rule
+from brian_dendrites.sweep import NetworkSpec, expand_grid, sweep
 
 DURATION = 3 * ms
 #: 2 shapes x 3 values; the last value is rejected by the g_A >= 0 bound.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from brian_dendrites import tasks
-from brian_dendrites.reference import softplus_sacramento
+from brian_dendrites.activations import softplus_sacramento
 
 MNIST = Path(__file__).parents[1].parent / "shared" / "data" / "mnist_5k.csv.gz"
 needs_mnist = pytest.mark.skipif(not MNIST.is_file(), reason=f"MNIST subset not found at {MNIST}")
@@ -41,10 +41,29 @@ def test_teacher_student_seeds_and_teacher_reuse():
     assert deep.R.shape == (5, 2) and len(deep.weights) == 3
 
 
+def test_tasks_does_not_import_the_reference():
+    """Production code must not depend on the yardsticks (brian_dendrites.reference)."""
+    import ast
+
+    tree = ast.parse(Path(tasks.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names]
+    assert imported and not [m for m in imported if "reference" in m], imported
+
+
+def test_teacher_student_type_errors():
+    with pytest.raises(TypeError, match="n_samples"):
+        tasks.teacher_student_regression(2.5)
+    with pytest.raises(TypeError, match=r"layers_teacher\[1\]"):
+        tasks.teacher_student_regression(5, layers_teacher=(30, "20", 10))
+    with pytest.raises(TypeError, match="phi"):
+        tasks.teacher_student_regression(5, phi=3)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(n_samples=0), "n_samples"),
     (dict(n_samples=-3), "n_samples"),
-    (dict(n_samples=2.5), "n_samples"),
     (dict(n_samples=5, layers_teacher=(30,)), "layers_teacher"),
     (dict(n_samples=5, layers_teacher=(30, -1, 10)), "layers_teacher"),
     (dict(n_samples=5, gains=(1.0,)), "gains"),

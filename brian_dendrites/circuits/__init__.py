@@ -1,13 +1,15 @@
-"""Pure circuit builders: model specs + sizes -> named Brian2 objects.
+"""Pure circuit builders: model specs + sizes -> a typed :class:`Circuit`.
 
 A builder never mutates global state and never runs anything: calling it twice
-gives two independent :class:`Circuit` objects. The engine
-(:class:`brian_dendrites.engine.Simulation`) compiles and runs them.
+gives two independent circuits. The engine
+(:class:`brian_dendrites.engine.Session`) compiles and runs them.
 """
 
-from .base import Circuit, matrix_to_synapses, synapses_to_matrix
-from .microcircuit import dendritic_microcircuit
+from ._shapes import weight_shapes
+from .base import ROLES, Circuit, Readout, WeightFamily, matrix_to_synapses, synapses_to_matrix
+from .microcircuit import dendritic_microcircuit, self_predicting_weights
 from .steady_state import steady_state_microcircuit
 
-__all__ = ["Circuit", "matrix_to_synapses", "synapses_to_matrix", "dendritic_microcircuit",
-           "steady_state_microcircuit"]
+__all__ = ["Circuit", "Readout", "WeightFamily", "ROLES", "matrix_to_synapses",
+           "synapses_to_matrix", "weight_shapes", "dendritic_microcircuit",
+           "self_predicting_weights", "steady_state_microcircuit"]

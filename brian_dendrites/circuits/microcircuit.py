@@ -13,63 +13,86 @@ Built only from the :mod:`brian_dendrites.models` strings:
   (basal, rule eq. 7), ``B{k}`` top-down into layer k (apical, fixed or
   learned with eq. 10), ``IP{k}`` pyramids -> interneurons (eq. 8),
   ``PI{k}`` interneurons -> apical (eq. 9);
-- ``out_mon``: the output somata and rates at the end of every pattern;
-- TimedArrays (one row per pattern): ``x_in``, ``u_target``, ``nudge_in``
-  (teacher on/off) and ``learn_in`` (1: plastic; 0 freezes all weights and
-  traces, used to mask padding patterns out of learning).
+- ``out_mon``: the output somata and rates at the start of every pattern
+  (the end of the previous one; the circuit's :class:`~.base.Readout`);
+- TimedArrays (one row per pattern), the circuit's input roles: ``x_in``
+  (``'x'``), ``u_target`` (``'target'``), ``nudge_in`` (``'nudge'``, teacher
+  on/off) and ``learn_in`` (``'learn'``: 1 plastic; 0 freezes all weights and
+  traces, used for settling windows and to mask padding out of learning).
 
-Every learning rate is a variable: ``eta = 0`` through ``run_args`` switches a
-rule off without a rebuild (e.g. for testing).
+Every learning rate and conductance is a Brian2 Quantity and a variable of the
+compiled network: ``eta = 0/ms`` through run values switches a rule off
+without a rebuild. Defaults come from the model specs
+(:func:`~brian_dendrites.models.pyramidal_neuron`,
+:func:`~brian_dendrites.models.sst_interneuron`,
+:func:`~brian_dendrites.models.dendritic_prediction_rule`) and
+:data:`LEARNING_RATES`.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from brian2 import Hz, Quantity, StateMonitor, TimedArray, ms, second
+from brian2 import StateMonitor, ms
 
 import brian_dendrites.models as models
 
-from .base import Circuit, check_weights, matrix_to_synapses
+from .._validation import check_choice, check_int, check_nonnegative, check_rate, check_seed, check_time
+from ._shapes import check_layers, weight_shapes
+from .base import (
+    SUPERVISED_INPUTS,
+    Circuit,
+    Readout,
+    WeightFamily,
+    check_weights,
+    drive_teacher,
+    matrix_to_synapses,
+    supervised_inputs,
+)
 
-__all__ = ["dendritic_microcircuit", "self_predicting_weights", "MICROCIRCUIT_DEFAULTS"]
+__all__ = ["dendritic_microcircuit", "self_predicting_weights", "weight_shapes",
+           "default_conductances", "LEARNING_RATES", "MODES"]
 
-#: Simulation modes built by :func:`dendritic_microcircuit`.
-MODES = ("rate", "spiking", "steady_state")
+#: Simulation modes built by :func:`dendritic_microcircuit` (the paper's
+#: steady-state MNIST approximation is its own builder,
+#: :func:`~brian_dendrites.circuits.steady_state_microcircuit`).
+MODES = ("rate", "spiking")
 
-#: Conductances (1/ms) and learning settings used by default (reimplementation
-#: defaults, see ../shared/PAPERS.md section 1).
-MICROCIRCUIT_DEFAULTS = dict(g_L=0.1, g_B=1.0, g_A=0.8, g_D=1.0, g_som=0.8, tau_w=30.0)
+#: Default learning rates of the four rules (reimplementation defaults,
+#: ../shared/PAPERS.md section 1): bottom-up (eq. 7), pyramid -> interneuron
+#: (eq. 8), interneuron -> apical (eq. 9), top-down (eq. 10, off).
+LEARNING_RATES = dict(eta_PP=1e-3 / ms, eta_IP=2e-4 / ms, eta_PI=5e-4 / ms, eta_TD=0 / ms)
 
-
-def _check_layers(layers):
-    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
-        raise TypeError(f"layers must be a sequence of layer sizes, got {layers!r}")
-    layers = list(layers)
-    if len(layers) < 2:
-        raise ValueError(f"layers needs at least an input and an output size, got {layers}")
-    for n in layers:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"layer sizes must be integers >= 1, got {layers}")
-    return [int(n) for n in layers]
-
-
-def weight_shapes(layers) -> dict:
-    """Weight family -> ``(n_post, n_pre)`` for a microcircuit with ``layers``."""
-    layers = _check_layers(layers)
-    L = len(layers) - 1
-    shapes = {}
-    for k in range(1, L + 1):
-        shapes[f"W{k}"] = (layers[k], layers[k - 1])
-    for k in range(1, L):
-        shapes[f"B{k}"] = (layers[k], layers[k + 1])
-        shapes[f"IP{k}"] = (layers[k + 1], layers[k])
-        shapes[f"PI{k}"] = (layers[k], layers[k + 1])
-    return shapes
+_CONDUCTANCES = ("g_L", "g_B", "g_A", "g_D", "g_som")
 
 
-def self_predicting_weights(W: dict, B: dict, g_L=0.1, g_B=1.0, g_A=0.8, g_D=1.0) -> dict:
+def default_conductances(activation="softplus_sacramento") -> dict:
+    """Conductances of the model specs: pyramid ``g_L, g_B, g_A, g_som``, interneuron ``g_D``.
+
+    Examples
+    --------
+    >>> {k: round(float(v * ms), 3) for k, v in default_conductances().items()}
+    {'g_L': 0.1, 'g_B': 1.0, 'g_A': 0.8, 'g_som': 0.8, 'g_D': 1.0}
+    """
+    pyr = models.pyramidal_neuron(activation)
+    out = {k: pyr[k] for k in ("g_L", "g_B", "g_A", "g_som")}
+    out["g_D"] = models.sst_interneuron(activation)["g_D"]
+    return out
+
+
+def _conductances(conductances, activation):
+    g = default_conductances(activation)
+    if conductances is None:
+        return g
+    if not isinstance(conductances, dict):
+        raise TypeError(f"conductances must be a dict name -> rate, got {type(conductances).__name__}")
+    for name, val in conductances.items():
+        if name not in _CONDUCTANCES:
+            raise KeyError(f"conductances: unknown name {name!r}; known: {list(_CONDUCTANCES)}")
+        g[name] = check_rate(val, f"conductances[{name!r}]")
+    return g
+
+
+def self_predicting_weights(W: dict, B: dict, conductances=None) -> dict:
     """Interneuron weights of the self-predicting state (paper Fig. S1).
 
     ``PI_k = -B_k`` and ``IP_k = c W_{k+1}`` with ``c`` chosen so that the
@@ -81,130 +104,28 @@ def self_predicting_weights(W: dict, B: dict, g_L=0.1, g_B=1.0, g_A=0.8, g_D=1.0
     ----------
     W, B : dict
         ``{'W1': ..., 'W2': ...}`` and ``{'B1': ...}`` matrices ``(n_post, n_pre)``.
-    g_L, g_B, g_A, g_D : float
-        Conductances in 1/ms (only their ratios matter).
+    conductances : dict, optional
+        ``g_L, g_B, g_A, g_D`` (Quantities, 1/time) overriding
+        :func:`default_conductances` (only their ratios matter).
 
     Returns
     -------
     dict
         ``{'IP1': ..., 'PI1': ...}`` for every hidden layer.
     """
+    g = {k: float(v * ms) for k, v in _conductances(conductances, "softplus_sacramento").items()}
     L = len(W)
     out = {}
     for k in range(1, L):
-        gA_next = g_A if k + 1 < L else 0.0
-        c = (g_B / (g_L + g_B + gA_next)) / (g_D / (g_L + g_D))
+        gA_next = g["g_A"] if k + 1 < L else 0.0
+        c = (g["g_B"] / (g["g_L"] + g["g_B"] + gA_next)) / (g["g_D"] / (g["g_L"] + g["g_D"]))
         out[f"IP{k}"] = c * np.asarray(W[f"W{k + 1}"], dtype=float)
         out[f"PI{k}"] = -np.asarray(B[f"B{k}"], dtype=float)
     return out
 
 
-def _as_rate(value, name):
-    """A conductance or learning rate given in 1/ms as a number or a Quantity."""
-    if isinstance(value, Quantity):
-        if value.dim != (1 / second).dim:
-            raise ValueError(f"{name} must be a rate (e.g. 0.1/ms), got {value!r}")
-        return value
-    if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative rate in 1/ms, got {value!r}")
-    return float(value) / ms
-
-
-def dendritic_microcircuit(
-    layers,
-    n_patterns: int,
-    t_pattern=100 * ms,
-    activation: str = "softplus_sacramento",
-    g_L=0.1, g_B=1.0, g_A=0.8, g_D=1.0, g_som=0.8,
-    eta_PP=1e-3, eta_IP=2e-4, eta_PI=5e-4, eta_TD=0.0,
-    tau_w=30 * ms,
-    learn_topdown: bool = False,
-    weights: dict | None = None,
-    weight_scale: float = 1.0,
-    self_predicting: bool = False,
-    seed: int = 0,
-    mode: str = "rate",
-    r_max=1000 * Hz,
-    tau_x=10 * ms,
-    steady_state_kwargs: dict | None = None,
-) -> Circuit:
-    """Build a dendritic cortical microcircuit (Sacramento et al. 2018).
-
-    Parameters
-    ----------
-    layers : sequence of int
-        ``[n_in, n_h1, ..., n_out]`` (at least input and output).
-    n_patterns : int
-        Patterns per run (rows of the input TimedArray; fixed at build time).
-    t_pattern : Quantity (second)
-        Presentation time of one pattern.
-    activation : str
-        Rate function of pyramids and interneurons (a key of
-        :data:`brian_dendrites.models.ACTIVATIONS`).
-    g_L, g_B, g_A, g_D, g_som : float or Quantity (1/ms)
-        Conductances (floats are in 1/ms).
-    eta_PP : float or sequence of float (1/ms)
-        Bottom-up learning rate, one value or one per layer ``W1..WL``.
-    eta_IP, eta_PI, eta_TD : float (1/ms)
-        Learning rates of pyramid->interneuron, interneuron->apical and
-        (if ``learn_topdown``) top-down weights.
-    tau_w : Quantity (second)
-        Low-pass time constant of all weight updates.
-    learn_topdown : bool
-        Top-down weights ``B{k}`` plastic (paper eq. 10) instead of fixed.
-    weights : dict, optional
-        Initial ``(n_post, n_pre)`` matrices by family name (see
-        :func:`weight_shapes`); missing ones are drawn U(-a, a) with
-        ``a = weight_scale / sqrt(n_pre)``.
-    self_predicting : bool
-        Start interneuron weights in the self-predicting state
-        (:func:`self_predicting_weights`) unless given in ``weights``.
-    seed : int
-        Seed of the initial weights.
-    mode : {'rate', 'spiking', 'steady_state'}
-        ``'rate'``: the full rate dynamics (paper). ``'steady_state'``: the
-        paper's two-step MNIST approximation, one time step per sample,
-        built by :func:`~brian_dendrites.circuits.steady_state_microcircuit`
-        (``n_patterns`` samples; ``layers``, ``activation``, ``weights``,
-        ``self_predicting`` and ``seed`` are passed on, its own settings go
-        in ``steady_state_kwargs``; the continuous-time arguments do not
-        apply). ``'spiking'``: every
-        population (input included) also fires Poisson spikes at
-        ``r_max * r`` and the pathways read a spike trace ``x`` (``E[x] = r``,
-        time constant ``tau_x``) instead of the rate: the same rules with
-        spike-based presynaptic traces (:func:`~brian_dendrites.models.with_poisson_spikes`).
-    r_max, tau_x : Quantity
-        Spiking mode: rate of a neuron with ``r = 1`` (at most ``1/dt``) and
-        trace time constant.
-
-    Returns
-    -------
-    Circuit
-    """
-    layers = _check_layers(layers)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if mode == "steady_state":
-        from .steady_state import steady_state_microcircuit
-
-        return steady_state_microcircuit(layers, n_samples=n_patterns, activation=activation,
-                                         weights=weights, self_predicting=self_predicting,
-                                         seed=seed, **(steady_state_kwargs or {}))
-    if steady_state_kwargs:
-        raise ValueError("steady_state_kwargs only apply to mode='steady_state'")
-    if isinstance(n_patterns, bool) or not isinstance(n_patterns, numbers.Integral) or n_patterns < 1:
-        raise ValueError(f"n_patterns must be a positive integer, got {n_patterns!r}")
-    if not isinstance(t_pattern, Quantity) or t_pattern.dim != second.dim or float(t_pattern) <= 0:
-        raise ValueError(f"t_pattern must be a positive time (e.g. 100*ms), got {t_pattern!r}")
-    if activation not in models.ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(models.ACTIVATIONS)}, got {activation!r}")
-    L = len(layers) - 1
-    g = {k: _as_rate(v, k) for k, v in dict(g_L=g_L, g_B=g_B, g_A=g_A, g_D=g_D, g_som=g_som).items()}
-    etas_pp = list(eta_PP) if np.ndim(eta_PP) else [eta_PP] * L
-    if len(etas_pp) != L:
-        raise ValueError(f"eta_PP needs one value or {L} (one per layer), got {len(etas_pp)}")
-    etas_pp = [_as_rate(e, "eta_PP") for e in etas_pp]
-    eta_IP, eta_PI, eta_TD = (_as_rate(e, n) for e, n in ((eta_IP, "eta_IP"), (eta_PI, "eta_PI"), (eta_TD, "eta_TD")))
+def _initial_weights(layers, weights, weight_scale, self_predicting, seed, conductances):
+    """Given matrices, else ``U(-a, a)``, ``a = weight_scale/sqrt(n_pre)``; self-predicting IP/PI."""
     shapes = weight_shapes(layers)
     weights = check_weights(weights, shapes)
     rng = np.random.default_rng(seed)
@@ -213,23 +134,120 @@ def dendritic_microcircuit(
         a = weight_scale / np.sqrt(n_pre)
         init[name] = weights.get(name, rng.uniform(-a, a, size=(n_post, n_pre)))
     if self_predicting:
-        sp = self_predicting_weights(
-            {k: v for k, v in init.items() if k.startswith("W")},
-            {k: v for k, v in init.items() if k.startswith("B")},
-            **{k: float(v * ms) for k, v in g.items() if k != "g_som"},
-        )
-        for name, W in sp.items():
-            init.setdefault(name, W)
-            if name not in weights:
-                init[name] = W
+        sp = self_predicting_weights({k: v for k, v in init.items() if k.startswith("W")},
+                                     {k: v for k, v in init.items() if k.startswith("B")},
+                                     conductances)
+        init.update({name: W for name, W in sp.items() if name not in weights})
+    return init
 
-    objs = {}
-    x_in = TimedArray(np.zeros((n_patterns, layers[0])), dt=t_pattern, name="x_in")
-    u_target = TimedArray(np.zeros((n_patterns, layers[-1])), dt=t_pattern, name="u_target")
-    nudge_in = TimedArray(np.zeros(n_patterns), dt=t_pattern, name="nudge_in")
-    # 1 = plasticity on during this pattern; 0 freezes weights and traces (padding)
-    learn_in = TimedArray(np.ones(n_patterns), dt=t_pattern, name="learn_in")
-    objs.update(x_in=x_in, u_target=u_target, nudge_in=nudge_in, learn_in=learn_in)
+
+def dendritic_microcircuit(
+    layers,
+    n_patterns: int,
+    t_pattern=100 * ms,
+    *,
+    activation: str = "softplus_sacramento",
+    conductances: dict | None = None,
+    eta_PP=None,
+    eta_IP=None,
+    eta_PI=None,
+    eta_TD=None,
+    tau_w=None,
+    learn_topdown: bool = False,
+    weights: dict | None = None,
+    weight_scale: float = 1.0,
+    self_predicting: bool = False,
+    seed: int = 0,
+    mode: str = "rate",
+    r_max=None,
+    tau_x=None,
+) -> Circuit:
+    """Build a dendritic cortical microcircuit (Sacramento et al. 2018).
+
+    Parameters
+    ----------
+    layers : sequence of int
+        ``[n_in, n_h1, ..., n_out]`` (at least input and output).
+    n_patterns : int
+        Patterns per run (rows of the input TimedArrays; fixed at build time).
+    t_pattern : Quantity (second)
+        Presentation time of one pattern (one row).
+    activation : str
+        Rate function of pyramids and interneurons (a key of
+        :data:`brian_dendrites.models.ACTIVATIONS`).
+    conductances : dict, optional
+        Overrides of ``g_L, g_B, g_A, g_D, g_som`` (Quantities, 1/time;
+        defaults: :func:`default_conductances`).
+    eta_PP : Quantity (1/second) or sequence of Quantity
+        Bottom-up learning rate, one value or one per layer ``W1..WL``.
+    eta_IP, eta_PI, eta_TD : Quantity (1/second)
+        Learning rates of pyramid->interneuron, interneuron->apical and (if
+        ``learn_topdown``) top-down weights. Defaults: :data:`LEARNING_RATES`.
+    tau_w : Quantity (second)
+        Low-pass time constant of all weight updates (default: the rule's).
+    learn_topdown : bool
+        Top-down weights ``B{k}`` plastic (paper eq. 10) instead of fixed.
+    weights : dict, optional
+        Initial ``(n_post, n_pre)`` matrices by family name (see
+        :func:`weight_shapes`); missing ones are drawn U(-a, a) with
+        ``a = weight_scale / sqrt(n_pre)``.
+    weight_scale : float
+        Scale of the random initial weights.
+    self_predicting : bool
+        Start interneuron weights in the self-predicting state
+        (:func:`self_predicting_weights`) unless given in ``weights``.
+    seed : int
+        Seed of the initial weights.
+    mode : {'rate', 'spiking'}
+        ``'rate'``: the full rate dynamics (paper). ``'spiking'``: every
+        population (input included) also fires Poisson spikes at
+        ``r_max * r`` and the pathways read a spike trace ``x`` (``E[x] = r``,
+        time constant ``tau_x``) instead of the rate
+        (:func:`~brian_dendrites.models.with_poisson_spikes`).
+    r_max, tau_x : Quantity, optional
+        Spiking mode only: rate of a neuron with ``r = 1`` (at most ``1/dt``)
+        and trace time constant (defaults: the spiking model's).
+
+    Returns
+    -------
+    Circuit
+        Input roles ``x``, ``target``, ``nudge``, ``learn``; readout: output
+        somata ``u`` at the end of every pattern.
+
+    Raises
+    ------
+    TypeError, ValueError, KeyError, DimensionMismatchError
+        For invalid sizes, rates, modes or weight matrices (naming the argument).
+    """
+    layers = check_layers(layers)
+    if mode == "steady_state":
+        raise ValueError("mode: the steady-state approximation has its own builder, "
+                         "circuits.steady_state_microcircuit")
+    check_choice(mode, "mode", MODES)
+    n_patterns = check_int(n_patterns, "n_patterns", minimum=1)
+    check_time(t_pattern, "t_pattern")
+    check_choice(activation, "activation", sorted(models.ACTIVATIONS))
+    if tau_w is not None:
+        check_time(tau_w, "tau_w")
+    weight_scale = check_nonnegative(weight_scale, "weight_scale")
+    seed = check_seed(seed)
+    if mode != "spiking" and (r_max is not None or tau_x is not None):
+        raise ValueError("r_max and tau_x only apply to mode='spiking'")
+    L = len(layers) - 1
+    g = _conductances(conductances, activation)
+    rates = {k: LEARNING_RATES[k] if v is None else v
+             for k, v in dict(eta_PP=eta_PP, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD).items()}
+    etas_pp = rates["eta_PP"]
+    etas_pp = list(etas_pp) if isinstance(etas_pp, (list, tuple)) else [etas_pp] * L
+    if len(etas_pp) != L:
+        raise ValueError(f"eta_PP needs one value or {L} (one per layer), got {len(etas_pp)}")
+    etas_pp = [check_rate(e, f"eta_PP[{i}]") for i, e in enumerate(etas_pp)]
+    eta_IP, eta_PI, eta_TD = (check_rate(rates[n], n) for n in ("eta_IP", "eta_PI", "eta_TD"))
+    rule_values = {} if tau_w is None else {"tau_w": tau_w}
+    init = _initial_weights(layers, weights, weight_scale, self_predicting, seed, g)
+
+    # learn_in: 1 = plasticity on during this pattern; 0 freezes weights and traces
+    objs = supervised_inputs(n_patterns, layers[0], layers[-1], t_pattern)
     inp_model = models.rate_input()
     pyr_model = models.pyramidal_neuron(activation)
     int_model = models.sst_interneuron(activation)
@@ -237,7 +255,7 @@ def dendritic_microcircuit(
     if mode == "spiking":
         inp_model, pyr_model, int_model = (models.with_poisson_spikes(m) for m in
                                            (inp_model, pyr_model, int_model))
-        spike_params = dict(r_max=r_max, tau_x=tau_x)
+        spike_params = {k: v for k, v in dict(r_max=r_max, tau_x=tau_x).items() if v is not None}
     pre_var = "x" if mode == "spiking" else "r"
     inp = inp_model.make_group(layers[0], name="inp", **spike_params)
     inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
@@ -250,9 +268,7 @@ def dendritic_microcircuit(
                                  g_A=gA, g_som=g["g_som"], **spike_params)
         objs[p.name] = p
         pyrs.append(p)
-    out = pyrs[-1]
-    out.run_regularly("u_tgt = u_target(t, i)\nnudge = nudge_in(t)", when="start", order=-1,
-                      name="teacher")
+    out = drive_teacher(pyrs[-1])
     ints = [None]
     for k in range(1, L):
         n = int_model.make_group(layers[k + 1], name=f"int{k}", g_L=g["g_L"], g_D=g["g_D"],
@@ -262,28 +278,31 @@ def dendritic_microcircuit(
 
     families = {}
 
-    def plastic(name, pre, post, target, error, eta, W):
-        syn = models.dendritic_prediction_rule(target=target, error=error, pre_rate=pre_var,
-                                               gated=True).make_synapses(
-            pre, post, name=name, connect=True, eta=eta, tau_w=tau_w)
-        syn.w = matrix_to_synapses(W)
-        syn.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"{name}_gate")
-        families[name] = (name, len(post), len(pre))
+    def project(name, model, pre, post, plastic, **values):
+        syn = model.make_synapses(pre, post, name=name, connect=True, **values)
+        syn.w = matrix_to_synapses(init[name])
+        if plastic:
+            syn.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"{name}_gate")
+        families[name] = WeightFamily(name, name, (len(post), len(pre)), init[name], plastic)
         objs[name] = syn
 
+    def rule(target, error):
+        return models.dendritic_prediction_rule(target=target, error=error, pre_rate=pre_var,
+                                                gated=True)
+
     for k in range(1, L + 1):
-        plastic(f"W{k}", pyrs[k - 1], pyrs[k], "v_B", "e_B", etas_pp[k - 1], init[f"W{k}"])
+        project(f"W{k}", rule("v_B", "e_B"), pyrs[k - 1], pyrs[k], True,
+                eta=etas_pp[k - 1], **rule_values)
     for k in range(1, L):
         if learn_topdown:
-            plastic(f"B{k}", pyrs[k + 1], pyrs[k], "v_A_td", "e_TD", eta_TD, init[f"B{k}"])
+            project(f"B{k}", rule("v_A_td", "e_TD"), pyrs[k + 1], pyrs[k], True, eta=eta_TD,
+                    **rule_values)
         else:
-            syn = models.static_pathway(target="v_A_td", pre_rate=pre_var).make_synapses(
-                pyrs[k + 1], pyrs[k], name=f"B{k}", connect=True)
-            syn.w = matrix_to_synapses(init[f"B{k}"])
-            families[f"B{k}"] = (f"B{k}", layers[k], layers[k + 1])
-            objs[f"B{k}"] = syn
-        plastic(f"IP{k}", pyrs[k], ints[k], "v_D", "e_D", eta_IP, init[f"IP{k}"])
-        plastic(f"PI{k}", ints[k], pyrs[k], "v_A_int", "e_A", eta_PI, init[f"PI{k}"])
+            project(f"B{k}", models.static_pathway(target="v_A_td", pre_rate=pre_var),
+                    pyrs[k + 1], pyrs[k], False)
+        project(f"IP{k}", rule("v_D", "e_D"), pyrs[k], ints[k], True, eta=eta_IP, **rule_values)
+        project(f"PI{k}", rule("v_A_int", "e_A"), ints[k], pyrs[k], True, eta=eta_PI,
+                **rule_values)
         nudge = models.static_pathway(target="u_T", pre_rate="u").make_synapses(
             pyrs[k + 1], ints[k], name=f"T{k}", connect={"j": "i"})
         nudge.w = 1.0
@@ -293,8 +312,11 @@ def dendritic_microcircuit(
                                    order=1, name="out_mon")
     return Circuit(
         objects=objs,
+        inputs=dict(SUPERVISED_INPUTS),
+        readout=Readout(monitor="out_mon", variable="u", final=f"pyr{L}.u"),
         weights=families,
-        info=dict(layers=layers, n_patterns=int(n_patterns), t_pattern=t_pattern,
-                  activation=activation, learn_topdown=learn_topdown, mode=mode,
-                  initial_weights=init, conductances=g),
+        n_slots=int(n_patterns),
+        t_slot=t_pattern,
+        info=dict(layers=layers, activation=activation, learn_topdown=learn_topdown, mode=mode,
+                  conductances=g, eta_PP=etas_pp, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD),
     )

@@ -34,14 +34,14 @@ Objects built (all names fixed):
 
 - ``inp``: input rates ``r_bu = x_in(t, i)`` (2-D TimedArray, one row per
   sample);
-- ``pyr1 .. pyrL``: pyramids (:func:`steady_state_pyramidal`); ``pyrL`` reads
+- ``pyr1 .. pyrL``: pyramids (:func:`~brian_dendrites.models.steady_state_pyramidal`); ``pyrL`` reads
   ``u_tgt = u_target(t, i)`` and ``nudge = nudge_in(t)``;
-- ``int1 .. int{L-1}``: interneurons (:func:`steady_state_interneuron`), each
+- ``int1 .. int{L-1}``: interneurons (:func:`~brian_dendrites.models.steady_state_interneuron`), each
   linked one-to-one to its partner pyramid of layer ``k + 1``
   (``r_T``, ``u_T`` are ``linked_var`` of ``pyr{k+1}.r_bu`` / ``.u``);
 - ``W{k}``, ``IP{k}``: plastic all-to-all projections
-  (:func:`steady_state_rule`), ``B{k}``, ``PI{k}``: fixed ones
-  (:func:`fixed_projection`), all connected with
+  (:func:`~brian_dendrites.models.steady_state_rule`), ``B{k}``, ``PI{k}``: fixed ones
+  (:func:`~brian_dendrites.models.fixed_projection`), all connected with
   :func:`brian_dendrites.dense.connect_dense`;
 - ``out_mon``: output ``u_bu``, ``r_bu`` (bottom-up prediction) and ``u``
   (after the top-down sweep) of every sample;
@@ -57,224 +57,41 @@ References
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from brian2 import Equations, Quantity, StateMonitor, TimedArray, linked_var, ms, second
+from brian2 import StateMonitor, linked_var, ms
 
 import brian_dendrites.models as models
-from brian_dendrites.spec import NeuronModel, Param, SynapseModel
+from brian_dendrites.models import (
+    STEADY_STATE_DEFAULTS,
+    fixed_projection,
+    steady_state_interneuron,
+    steady_state_pyramidal,
+    steady_state_rule,
+)
+from brian_dendrites.spec import NeuronModel
 
-from .base import Circuit, check_weights, matrix_to_synapses
-from .microcircuit import _check_layers, weight_shapes
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_probability,
+    check_rate,
+    check_seed,
+    check_time,
+)
+from . import base
+from ._shapes import check_layers as _check_layers
+from ._shapes import weight_shapes
+from .base import Circuit, Readout, WeightFamily
 
 __all__ = [
     "steady_state_microcircuit",
-    "steady_state_pyramidal",
-    "steady_state_interneuron",
-    "steady_state_rule",
-    "fixed_projection",
     "steady_state_schedule",
     "steady_state_lambdas",
+    "steady_state_init",
     "STEADY_STATE_DEFAULTS",
 ]
-
-#: Defaults of the MNIST run (per-sample learning rates, mixing factors from
-#: the default conductances g_L 0.1, g_B 1, g_A 0.8, g_som 0.8 per ms).
-STEADY_STATE_DEFAULTS = dict(lam_out=0.8 / 1.9, lam_A=0.8 / 1.9, lam_I=0.0)
-
-# ---------------------------------------------------------------------------
-# model strings
-# ---------------------------------------------------------------------------
-PYRAMIDAL_EQUATIONS = """
-v_B : 1        # basal input W r_bu of the layer below (summed)
-v_A_td : 1     # apical input B r from the layer above, top-down sweep (summed)
-v_A_int : 1    # apical input W_PI r from the interneurons, top-down sweep (summed)
-v_A = v_A_td + v_A_int : 1   # apical potential
-b : 1          # basal bias (learned)
-u_bu : 1       # soma after the bottom-up sweep: basal prediction v_B + b
-r_bu : 1       # phi(u_bu)
-u : 1          # soma after the top-down sweep
-r : 1          # phi(u)
-err : 1        # learning signal learn*(r - r_bu), read by the basal synapses
-u_tgt : 1      # target potential (output layer)
-nudge : 1 (shared)   # 1 while the teacher is on (output layer)
-learn : 1 (shared)   # 1: plastic, 0: frozen
-"""
-
-INTERNEURON_EQUATIONS = """
-v_I : 1        # dendritic input W_IP r_bu from the pyramids of the same layer (summed)
-b : 1          # dendritic bias (learned)
-u_bu : 1       # soma after the bottom-up sweep: v_I + b
-r_bu : 1       # phi(u_bu)
-u : 1          # soma after the top-down sweep
-r : 1          # phi(u), read by the interneuron-to-apical pathway
-err : 1        # learning signal learn*(r_T - r_bu), read by the IP synapses
-r_T : 1 (linked)     # partner pyramid's bottom-up rate (layer k + 1)
-u_T : 1 (linked)     # partner pyramid's top-down potential (layer k + 1)
-learn : 1 (shared)   # 1: plastic, 0: frozen
-"""
-
-
-def _phi(activation_name, variable):
-    return models.activation(activation_name, variable)
-
-
-def steady_state_pyramidal(activation_name="logistic"):
-    """Pyramidal neuron of the two-step steady-state approximation.
-
-    No differential equation: the soma is set twice per step (one step = one
-    sample) by the two code blocks returned in
-    ``model.sweeps = {'bottom_up': ..., 'top_down': ...}``, which the circuit
-    installs with explicit ``when``/``order``::
-
-        bottom-up:  u_bu = v_B + b;  r_bu = phi(u_bu)
-        top-down:   u = u_bu + lam_A v_A + nudge lam_out (u_tgt - u_bu)
-                    r = phi(u);  err = learn (r - r_bu);  b += dt eta_b err
-
-    For a hidden layer ``lam_out`` is unused (``nudge = 0``); for the output
-    layer ``lam_A`` is unused (no apical input). With ``nudge = 1`` the output
-    is ``(1 - lam_out) u_bu + lam_out u_tgt``.
-
-    Parameters
-    ----------
-    activation_name : str
-        Key of :data:`brian_dendrites.models.ACTIVATIONS` (paper: logistic).
-
-    Returns
-    -------
-    NeuronModel
-        With an extra attribute ``sweeps`` (dict of code strings).
-
-    References
-    ----------
-    Sacramento et al. (2018), Supplementary Material (MNIST), eq. (7).
-    """
-    if activation_name not in models.ACTIVATIONS:
-        raise ValueError(f"activation_name must be one of {sorted(models.ACTIVATIONS)}, "
-                         f"got {activation_name!r}")
-    model = NeuronModel(
-        "steady_state_pyramidal",
-        PYRAMIDAL_EQUATIONS,
-        params=[
-            Param("lam_A", STEADY_STATE_DEFAULTS["lam_A"],
-                  "apical mixing factor g_A/(g_L + g_B + g_A)", "probability"),
-            Param("lam_out", STEADY_STATE_DEFAULTS["lam_out"],
-                  "output nudging factor g_som/(g_L + g_B + g_som)", "probability"),
-            Param("eta_b", 0.1 / ms, "bias learning rate (eta_b*dt per sample)", "nonnegative"),
-        ],
-        reference="Sacramento et al. 2018, SM (steady-state approximation), eq. 7",
-        doc=steady_state_pyramidal.__doc__,
-    )
-    phi_bu, phi = _phi(activation_name, "u_bu"), _phi(activation_name, "u")
-    model.sweeps = {
-        "bottom_up": f"u_bu = v_B + b\nr_bu = {phi_bu}",
-        "top_down": ("u = u_bu + lam_A*v_A + nudge*lam_out*(u_tgt - u_bu)\n"
-                     f"r = {phi}\nerr = learn*(r - r_bu)\nb += dt*eta_b*err"),
-    }
-    return model
-
-
-def steady_state_interneuron(activation_name="logistic"):
-    """SST interneuron of the two-step steady-state approximation.
-
-    Set twice per step by ``model.sweeps``::
-
-        bottom-up:  u_bu = v_I + b;  r_bu = phi(u_bu)
-                    err = learn (r_T - r_bu);  b += dt eta_b err
-        top-down:   u = (1 - lam_I) u_bu + lam_I u_T;  r = phi(u)
-
-    ``r_T`` and ``u_T`` are linked (one-to-one) to the partner pyramid of the
-    layer above: the interneuron learns to predict its bottom-up rate (eq. 8)
-    and is nudged toward its top-down potential by ``lam_I``.
-
-    Parameters
-    ----------
-    activation_name : str
-        Key of :data:`brian_dendrites.models.ACTIVATIONS`.
-
-    Returns
-    -------
-    NeuronModel
-        With an extra attribute ``sweeps`` (dict of code strings).
-
-    References
-    ----------
-    Sacramento et al. (2018), eq. (8) and Supplementary Material.
-    """
-    if activation_name not in models.ACTIVATIONS:
-        raise ValueError(f"activation_name must be one of {sorted(models.ACTIVATIONS)}, "
-                         f"got {activation_name!r}")
-    model = NeuronModel(
-        "steady_state_interneuron",
-        INTERNEURON_EQUATIONS,
-        params=[
-            Param("lam_I", STEADY_STATE_DEFAULTS["lam_I"],
-                  "somatic nudging factor toward the partner pyramid", "probability"),
-            Param("eta_b", 0.03 / ms, "bias learning rate (eta_b*dt per sample)", "nonnegative"),
-        ],
-        reference="Sacramento et al. 2018, eq. 8, SM",
-        doc=steady_state_interneuron.__doc__,
-    )
-    phi_bu, phi = _phi(activation_name, "u_bu"), _phi(activation_name, "u")
-    model.sweeps = {
-        "bottom_up": f"u_bu = v_I + b\nr_bu = {phi_bu}\nerr = learn*(r_T - r_bu)\nb += dt*eta_b*err",
-        "top_down": f"u = (1 - lam_I)*u_bu + lam_I*u_T\nr = {phi}",
-    }
-    return model
-
-
-def steady_state_rule(target="v_B"):
-    """Plastic projection of the steady-state mode: ``dw/dt = eta err_post r_bu_pre``.
-
-    Model string::
-
-        dw/dt = eta*err_post*r_bu_pre : 1 (clock-driven)
-        target_post = w*r_bu_pre : 1 (summed)
-
-    With one step per sample, the Euler step is ``w += (eta dt) err r_bu``: the
-    per-sample learning rate is ``eta*dt``. ``err_post`` (``err = learn*(r - r_bu)``)
-    is a neuron variable computed once per step by the top-down (pyramid) or
-    bottom-up (interneuron) sweep.
-
-    Parameters
-    ----------
-    target : str
-        Postsynaptic summed variable (``'v_B'`` for pyramids, ``'v_I'`` for
-        interneurons).
-
-    Returns
-    -------
-    SynapseModel
-    """
-    if not isinstance(target, str) or not target.isidentifier():
-        raise ValueError(f"target must be a variable name, got {target!r}")
-    eqs = str(Equations("dw/dt = eta*err_post*r_bu_pre : 1 (clock-driven)\n"
-                        "I_post = w*r_bu_pre : 1 (summed)", I_post=f"{target}_post"))
-    return SynapseModel(
-        f"steady_state_{target}", eqs,
-        params=[Param("eta", 0.1 / ms, "learning rate (eta*dt per sample)", "nonnegative")],
-        reference="Sacramento et al. 2018 eqs. 7-8 (steady-state form)",
-        doc=steady_state_rule.__doc__,
-    )
-
-
-def fixed_projection(target, pre_rate="r"):
-    """Fixed all-to-all rate projection ``target_post = w r_pre`` (summed).
-
-    Parameters
-    ----------
-    target : str
-        Postsynaptic summed variable (``'v_A_td'``, ``'v_A_int'``).
-    pre_rate : str
-        Presynaptic rate variable (top-down sweep rates ``r``).
-
-    Returns
-    -------
-    SynapseModel
-    """
-    return models.static_pathway(target=target, pre_rate=pre_rate)
-
 
 # ---------------------------------------------------------------------------
 # schedule
@@ -315,8 +132,7 @@ def steady_state_schedule(L):
     ('groups', 11, 'pyr1 bottom-up', 'u_bu = v_B + b; r_bu = phi(u_bu)')
     ('groups', 20, 'W2 (summed)', 'pyr2.v_B = W2 pyr1.r_bu')
     """
-    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
-        raise ValueError(f"L must be a positive integer, got {L!r}")
+    L = check_int(L, "L", minimum=1)
     rows = [("start", -1, "inp_drive, teacher, *_learn",
              "inputs, target, learn flag from TimedArrays")]
     for k in range(1, L + 1):
@@ -346,53 +162,47 @@ def steady_state_schedule(L):
     return rows
 
 
-def steady_state_lambdas(g_L=0.1, g_B=1.0, g_A=0.8, g_som=0.8):
-    """Mixing factors equal to conductance ratios (paper's choice).
+def steady_state_lambdas(conductances=None) -> dict:
+    """Mixing factors equal to conductance ratios (the paper's choice).
+
+    Parameters
+    ----------
+    conductances : dict, optional
+        Overrides of ``g_L, g_B, g_A, g_som`` (Quantities, 1/time) of
+        :func:`~brian_dendrites.circuits.microcircuit.default_conductances`.
 
     Returns
     -------
     dict
         ``lam_out = g_som/(g_L + g_B + g_som)``, ``lam_A = g_A/(g_L + g_B +
         g_A)`` (both 0.421 with the defaults), ``lam_I = 0``.
+
+    Examples
+    --------
+    >>> {k: round(v, 3) for k, v in steady_state_lambdas().items()}
+    {'lam_out': 0.421, 'lam_A': 0.421, 'lam_I': 0.0}
     """
-    vals = dict(g_L=g_L, g_B=g_B, g_A=g_A, g_som=g_som)
-    for name, v in vals.items():
-        if isinstance(v, Quantity):
-            v = float(v * ms)
-        if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be a finite non-negative conductance, got {v!r}")
-        vals[name] = float(v)
-    return {"lam_out": vals["g_som"] / (vals["g_L"] + vals["g_B"] + vals["g_som"]),
-            "lam_A": vals["g_A"] / (vals["g_L"] + vals["g_B"] + vals["g_A"]),
+    from .microcircuit import _conductances
+
+    g = {k: float(v * ms) for k, v in _conductances(conductances, "logistic").items()}
+    return {"lam_out": g["g_som"] / (g["g_L"] + g["g_B"] + g["g_som"]),
+            "lam_A": g["g_A"] / (g["g_L"] + g["g_B"] + g["g_A"]),
             "lam_I": 0.0}
 
 
 # ---------------------------------------------------------------------------
 # builder
 # ---------------------------------------------------------------------------
-def _per_sample(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative learning rate per sample, "
-                         f"got {value!r}")
-    return float(value)
-
-
-def _mixing(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a mixing factor in [0, 1], got {value!r}")
-    return float(value)
-
-
-def steady_state_init(layers, w_scale=6.0, seed=0):
+def steady_state_init(layers, weight_scale=6.0, seed=0):
     """Initial weights, drawn exactly as the NumPy reference draws them.
 
-    ``W``, then ``B``, ``IP``, ``PI`` (reference order ``W, B, WIP, WPI``),
-    each ``U(-a, a)`` with ``a = w_scale/sqrt(n_pre)``, from
+    ``W``, then ``B``, ``IP``, ``PI`` (the reference's order), each
+    ``U(-a, a)`` with ``a = weight_scale/sqrt(n_pre)``, from
     ``numpy.random.default_rng(seed)``; then the self-predicting state of the
     steady-state mode, ``IP_k = W_{k+1}``, ``PI_k = -B_k``. The same seed
-    gives the same weights as ``ReferenceMicrocircuit(layers, w_scale=w_scale,
-    seed=seed)`` followed by ``init_self_predicting('steady_state')``.
+    gives the same weights as ``ReferenceMicrocircuit(layers,
+    weight_scale=weight_scale, seed=seed)`` followed by
+    ``init_self_predicting('steady_state')``.
 
     Returns
     -------
@@ -404,7 +214,7 @@ def steady_state_init(layers, w_scale=6.0, seed=0):
     rng = np.random.default_rng(seed)
 
     def draw(rows, cols):
-        a = w_scale / np.sqrt(cols)
+        a = weight_scale / np.sqrt(cols)
         return rng.uniform(-a, a, size=(rows, cols))
 
     out = {f"W{k}": draw(layers[k], layers[k - 1]) for k in range(1, L + 1)}
@@ -422,14 +232,15 @@ def steady_state_init(layers, w_scale=6.0, seed=0):
 def steady_state_microcircuit(
     layers,
     n_samples: int,
+    *,
     activation: str = "logistic",
-    eta_PP=0.1,
-    eta_IP=0.03,
-    lam_out=STEADY_STATE_DEFAULTS["lam_out"],
-    lam_A=STEADY_STATE_DEFAULTS["lam_A"],
-    lam_I=STEADY_STATE_DEFAULTS["lam_I"],
+    eta_PP=0.1 / ms,
+    eta_IP=0.03 / ms,
+    lam_out=None,
+    lam_A=None,
+    lam_I=None,
     weights: dict | None = None,
-    w_scale: float = 6.0,
+    weight_scale: float = 6.0,
     self_predicting: bool = True,
     seed: int = 0,
     t_sample=1 * ms,
@@ -444,19 +255,22 @@ def steady_state_microcircuit(
         Samples per run (rows of the TimedArrays; fixed at build time).
     activation : str
         Rate function of pyramids and interneurons (paper: ``'logistic'``).
-    eta_PP : float or sequence of float
-        Forward learning rate per sample, one value or one per layer
-        ``W1..WL`` (the same rate trains the layer's bias).
-    eta_IP : float
-        Pyramid-to-interneuron learning rate per sample (and interneuron bias).
-    lam_out, lam_A, lam_I : float in [0, 1]
-        Mixing factors (defaults: conductance ratios 0.8/1.9, 0.8/1.9, 0; see
-        :func:`steady_state_lambdas`). All are run-time variables.
+    eta_PP : Quantity (1/second) or sequence of Quantity
+        Forward learning rate, one value or one per layer ``W1..WL`` (the
+        same rate trains the layer's bias). One sample (one time step)
+        changes a weight by ``eta_PP * t_sample`` times the rule's update:
+        ``0.1/ms`` with ``t_sample = 1 ms`` is 0.1 per sample.
+    eta_IP : Quantity (1/second)
+        Pyramid-to-interneuron learning rate (and interneuron bias).
+    lam_out, lam_A, lam_I : float in [0, 1], optional
+        Mixing factors (defaults: the models' parameters, conductance ratios
+        0.8/1.9, 0.8/1.9, 0; see :func:`steady_state_lambdas`). All are
+        run-time variables.
     weights : dict, optional
         Initial ``(n_post, n_pre)`` matrices by family (``W{k}``, ``B{k}``,
         ``IP{k}``, ``PI{k}``); missing ones come from :func:`steady_state_init`.
-    w_scale : float
-        Initial weights ``U(-a, a)``, ``a = w_scale/sqrt(n_pre)`` (default 6).
+    weight_scale : float
+        Initial weights ``U(-a, a)``, ``a = weight_scale/sqrt(n_pre)`` (default 6).
     self_predicting : bool
         Start with ``IP_k = W_{k+1}``, ``PI_k = -B_k`` (unless given in
         ``weights``).
@@ -464,50 +278,44 @@ def steady_state_microcircuit(
         Seed of the initial weights.
     t_sample : Quantity (second)
         Simulated time per sample: the time step ``dt`` the circuit must be
-        run with. Learning rates become ``eta/t_sample`` variables.
+        run with.
 
     Returns
     -------
     Circuit
-        ``info`` holds ``layers``, ``n_samples``, ``t_sample``,
-        ``initial_weights``, ``schedule`` (:func:`steady_state_schedule`) and
-        ``mode='steady_state'``.
+        One slot of one time step per sample; roles ``x``, ``target``,
+        ``nudge``, ``learn``; readout: the output ``u_bu`` of the bottom-up
+        sweep; ``schedule``: :func:`steady_state_schedule`.
 
     Raises
     ------
-    ValueError, TypeError, KeyError
+    ValueError, TypeError, KeyError, DimensionMismatchError
         For invalid sizes, rates, mixing factors or weight matrices.
     """
     layers = _check_layers(layers)
     L = len(layers) - 1
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if not isinstance(t_sample, Quantity) or t_sample.dim != second.dim or float(t_sample) <= 0:
-        raise ValueError(f"t_sample must be a positive time (e.g. 1*ms), got {t_sample!r}")
-    if activation not in models.ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(models.ACTIVATIONS)}, got {activation!r}")
-    if isinstance(eta_PP, (str, bytes)):
-        raise ValueError(f"eta_PP must be a number or a sequence of numbers, got {eta_PP!r}")
-    etas = list(eta_PP) if np.ndim(eta_PP) else [eta_PP] * L
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    check_time(t_sample, "t_sample")
+    check_choice(activation, "activation", sorted(models.ACTIVATIONS))
+    etas = list(eta_PP) if isinstance(eta_PP, (list, tuple)) else [eta_PP] * L
     if len(etas) != L:
         raise ValueError(f"eta_PP needs one value or {L} (one per layer), got {len(etas)}")
-    etas = [_per_sample(e, f"eta_PP[{i}]") for i, e in enumerate(etas)]
-    eta_IP = _per_sample(eta_IP, "eta_IP")
-    lam_out, lam_A, lam_I = (_mixing(v, n) for v, n in ((lam_out, "lam_out"), (lam_A, "lam_A"),
-                                                        (lam_I, "lam_I")))
-    if not isinstance(w_scale, numbers.Real) or not np.isfinite(w_scale) or w_scale < 0:
-        raise ValueError(f"w_scale must be a finite non-negative number, got {w_scale!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    etas = [check_rate(e, f"eta_PP[{i}]") for i, e in enumerate(etas)]
+    eta_IP = check_rate(eta_IP, "eta_IP")
+    lam_out, lam_A, lam_I = (STEADY_STATE_DEFAULTS[n] if v is None else check_probability(v, n)
+                             for v, n in ((lam_out, "lam_out"), (lam_A, "lam_A"), (lam_I, "lam_I")))
+    weight_scale = check_nonnegative(weight_scale, "weight_scale")
+    seed = check_seed(seed, allow_none=False)
+    check_bool(self_predicting, "self_predicting")
     shapes = weight_shapes(layers)
-    weights = check_weights(weights, shapes)
-    init = steady_state_init(layers, w_scale=w_scale, seed=seed)
+    weights = base.check_weights(weights, shapes)
+    init = steady_state_init(layers, weight_scale=weight_scale, seed=seed)
     if not self_predicting:  # independent draws for IP and PI
         rng = np.random.default_rng([seed, 1])
         for k in range(1, L):
             for fam in ("IP", "PI"):
                 n_post, n_pre = shapes[f"{fam}{k}"]
-                a = w_scale / np.sqrt(n_pre)
+                a = weight_scale / np.sqrt(n_pre)
                 init[f"{fam}{k}"] = rng.uniform(-a, a, size=(n_post, n_pre))
     init.update(weights)
     if self_predicting:
@@ -517,13 +325,7 @@ def steady_state_microcircuit(
             if f"PI{k}" not in weights:
                 init[f"PI{k}"] = -init[f"B{k}"]
 
-    rate = lambda e: e / t_sample  # noqa: E731 - per-sample rate -> 1/second
-    objs = {}
-    x_in = TimedArray(np.zeros((n_samples, layers[0])), dt=t_sample, name="x_in")
-    u_target = TimedArray(np.zeros((n_samples, layers[-1])), dt=t_sample, name="u_target")
-    nudge_in = TimedArray(np.zeros(n_samples), dt=t_sample, name="nudge_in")
-    learn_in = TimedArray(np.ones(n_samples), dt=t_sample, name="learn_in")
-    objs.update(x_in=x_in, u_target=u_target, nudge_in=nudge_in, learn_in=learn_in)
+    objs = base.supervised_inputs(n_samples, layers[0], layers[-1], t_sample)
 
     # the input's rate is called r_bu like every bottom-up rate the rules read
     inp = NeuronModel("steady_state_input", "r_bu : 1  # input rate, set once per step",
@@ -534,28 +336,25 @@ def steady_state_microcircuit(
     int_model = steady_state_interneuron(activation)
     pyrs = [inp]
     for k in range(1, L + 1):
-        p = pyr_model.make_group(layers[k], name=f"pyr{k}", lam_A=lam_A if k < L else 0.0,
-                                 lam_out=lam_out, eta_b=rate(etas[k - 1]))
+        p = pyr_model.make_group(
+            layers[k], name=f"pyr{k}",
+            update_orders={"bottom_up": ("groups", _bu_order(k) + 1),
+                           "top_down": ("groups", _td_order(k, L) + 3)},
+            lam_A=lam_A if k < L else 0.0, lam_out=lam_out, eta_b=etas[k - 1])
         p.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"pyr{k}_learn")
-        p.run_regularly(pyr_model.sweeps["bottom_up"], when="groups", order=_bu_order(k) + 1,
-                        name=f"pyr{k}_bottom_up")
-        p.run_regularly(pyr_model.sweeps["top_down"], when="groups", order=_td_order(k, L) + 3,
-                        name=f"pyr{k}_top_down")
         objs[p.name] = p
         pyrs.append(p)
-    out = pyrs[-1]
-    out.run_regularly("nudge = nudge_in(t)\nu_tgt = u_target(t, i)", when="start", order=-1,
-                      name="teacher")
+    out = base.drive_teacher(pyrs[-1])
     ints = [None]
     for k in range(1, L):
-        n = int_model.make_group(layers[k + 1], name=f"int{k}", lam_I=lam_I, eta_b=rate(eta_IP))
+        n = int_model.make_group(
+            layers[k + 1], name=f"int{k}",
+            update_orders={"bottom_up": ("groups", _bu_order(k + 1) + 3),
+                           "top_down": ("groups", _td_order(k, L))},
+            lam_I=lam_I, eta_b=eta_IP)
         n.r_T = linked_var(pyrs[k + 1], "r_bu")
         n.u_T = linked_var(pyrs[k + 1], "u")
         n.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"int{k}_learn")
-        n.run_regularly(int_model.sweeps["bottom_up"], when="groups",
-                        order=_bu_order(k + 1) + 3, name=f"int{k}_bottom_up")
-        n.run_regularly(int_model.sweeps["top_down"], when="groups", order=_td_order(k, L),
-                        name=f"int{k}_top_down")
         objs[n.name] = n
         ints.append(n)
 
@@ -564,7 +363,7 @@ def steady_state_microcircuit(
 
     def project(name, model, pre, post, W, summed_order, **params):
         syn = model.make_synapses(pre, post, name=name, order=upd, connect=True, **params)
-        syn.w = matrix_to_synapses(W)
+        syn.w = base.matrix_to_synapses(W)
         for su in syn.summed_updaters.values():
             su.order = summed_order
         families[name] = (name, len(post), len(pre))
@@ -572,10 +371,10 @@ def steady_state_microcircuit(
 
     for k in range(1, L + 1):
         project(f"W{k}", steady_state_rule("v_B"), pyrs[k - 1], pyrs[k], init[f"W{k}"],
-                _bu_order(k), eta=rate(etas[k - 1]))
+                _bu_order(k), eta=etas[k - 1])
     for k in range(1, L):
         project(f"IP{k}", steady_state_rule("v_I"), pyrs[k], ints[k], init[f"IP{k}"],
-                _bu_order(k + 1) + 2, eta=rate(eta_IP))
+                _bu_order(k + 1) + 2, eta=eta_IP)
         project(f"B{k}", fixed_projection("v_A_td"), pyrs[k + 1], pyrs[k], init[f"B{k}"],
                 _td_order(k, L) + 1)
         project(f"PI{k}", fixed_projection("v_A_int"), ints[k], pyrs[k], init[f"PI{k}"],
@@ -585,10 +384,12 @@ def steady_state_microcircuit(
                                    name="out_mon")
     return Circuit(
         objects=objs,
-        weights=families,
-        info=dict(layers=layers, n_samples=int(n_samples), t_sample=t_sample,
-                  activation=activation, mode="steady_state", initial_weights=init,
-                  schedule=steady_state_schedule(L), lambdas=dict(lam_out=lam_out, lam_A=lam_A,
-                                                                  lam_I=lam_I),
+        inputs=dict(base.SUPERVISED_INPUTS),
+        readout=Readout(monitor="out_mon", variable="u_bu"),
+        weights={name: WeightFamily(name, syn, tuple(shape), init[name], plastic=name[:1] in ("W", "I"))
+                 for name, (syn, *shape) in families.items()},
+        n_slots=int(n_samples), t_slot=t_sample, dt=t_sample, schedule=steady_state_schedule(L),
+        info=dict(layers=layers, activation=activation, mode="steady_state",
+                  lambdas=dict(lam_out=lam_out, lam_A=lam_A, lam_I=lam_I),
                   eta_PP=etas, eta_IP=eta_IP),
     )

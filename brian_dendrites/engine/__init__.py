@@ -6,6 +6,7 @@
   with its initial state and chained runs (the training contract).
 """
 
+from .session import DivergenceError, Session
 from .simulation import TARGETS, RunResult, Simulation, default_cache_dir
 
-__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir"]
+__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir", "Session", "DivergenceError"]

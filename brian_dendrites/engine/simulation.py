@@ -37,27 +37,39 @@ from typing import Callable, Mapping
 
 import numpy as np
 from brian2 import (
+    BrianPreference,
+    DimensionMismatchError,
+    Group,
     Network,
     Quantity,
+    SpikeMonitor,
+    StateMonitor,
     TimedArray,
     defaultclock,
     get_device,
+    get_dimensions,
+    get_logger,
+    have_same_dimensions,
     ms,
     prefs,
     second,
-    seed as brian_seed,
     set_device,
 )
-from brian2.core.variables import ArrayVariable, DynamicArrayVariable
-from brian2.devices.device import reset_device
-from brian2.groups.group import Group
-from brian2.monitors import SpikeMonitor, StateMonitor
-from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions, have_same_dimensions
-from brian2.utils.logger import get_logger
+from brian2 import seed as brian_seed
+
+from .._brian_compat import (
+    ArrayVariable,
+    DynamicArrayVariable,
+    FileLock,
+    array_filename,
+    compile_project,
+    device_run_environment,
+    reset_device,
+)
 
 logger = get_logger(__name__)
 
-__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir"]
+__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir", "standalone_command"]
 
 #: Explicit network name: an automatic one ('network*') would become 'network_2'
 #: while other networks are alive, changing the generated code and its hash.
@@ -67,13 +79,102 @@ _NETWORK_NAME = "brian_dendrites_network"
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
 
+def _valid_cache_dir(value) -> bool:
+    return value is None or (isinstance(value, (str, os.PathLike)) and str(value) != "")
+
+
+if "brian_dendrites" not in prefs.pref_register:  # a module reload must not register twice
+    prefs.register_preferences(
+        "brian_dendrites",
+        "Preferences of the brian_dendrites package",
+        cache_dir=BrianPreference(
+            default=None,
+            validator=_valid_cache_dir,
+            docs="""
+            Directory holding compiled standalone projects (one per generated
+            code). ``None`` (default): ``$BRIAN_DENDRITES_CACHE`` if set, else
+            ``~/.cache/brian_dendrites``.
+            """,
+        ),
+    )
+
+
 def default_cache_dir() -> Path:
     """Directory holding compiled standalone projects (one per generated code).
 
-    ``$BRIAN_DENDRITES_CACHE`` if set, else ``~/.cache/brian_dendrites``.
+    The Brian preference ``prefs.brian_dendrites.cache_dir`` if set (also
+    from a ``brian_preferences`` file), else ``$BRIAN_DENDRITES_CACHE`` if
+    set, else ``~/.cache/brian_dendrites``.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> from brian2 import prefs
+    >>> old = prefs.brian_dendrites.cache_dir
+    >>> prefs.brian_dendrites.cache_dir = '/tmp/my_cache'
+    >>> str(default_cache_dir())
+    '/tmp/my_cache'
+    >>> prefs.brian_dendrites.cache_dir = old
     """
+    pref = prefs["brian_dendrites.cache_dir"]
+    if pref is not None:
+        return Path(pref).expanduser()
     env = os.environ.get("BRIAN_DENDRITES_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "brian_dendrites"
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "brian_dendrites"
+
+
+def _binary_name() -> str:
+    return "main.exe" if os.name == "nt" else "main"
+
+
+def standalone_command(project_dir, run_args=()) -> tuple:
+    """Command line and environment for running a compiled standalone binary.
+
+    Built from Brian's own preferences, as Brian's ``CPPStandaloneDevice.run``
+    does: ``devices.cpp_standalone.run_cmd_unix`` (a string or a list, run in
+    the project directory; ``'./main'`` by default) or, on Windows, the
+    binary itself (or ``devices.cpp_standalone.run_cmd_windows`` where a
+    Brian2 version defines it); then the run arguments. The environment is
+    this process's plus ``devices.cpp_standalone.run_environment_variables``
+    plus the device's own additions (``DYLD_LIBRARY_PATH`` on macOS).
+
+    Parameters
+    ----------
+    project_dir : path
+        The compiled project (holding the binary ``main``).
+    run_args : sequence of str
+        Arguments after the command (``--results_dir DIR``, ``group.var=value``).
+
+    Returns
+    -------
+    cmd : list of str
+    env : dict of str -> str
+
+    Examples
+    --------
+    >>> from brian2 import prefs
+    >>> cmd, env = standalone_command('/tmp/project', ['--results_dir', 'out/'])
+    >>> cmd == [prefs.devices.cpp_standalone.run_cmd_unix, '--results_dir', 'out/']
+    True
+    """
+    if isinstance(run_args, (str, bytes)):
+        raise TypeError(f"run_args must be a sequence of strings, got {run_args!r}")
+    run_args = [str(a) for a in run_args]
+    if os.name == "nt":
+        run_cmd = prefs.get("devices.cpp_standalone.run_cmd_windows", None)
+        if run_cmd is None:
+            run_cmd = [str(Path(project_dir) / _binary_name())]
+    else:
+        run_cmd = prefs["devices.cpp_standalone.run_cmd_unix"]
+    cmd = [run_cmd] if isinstance(run_cmd, str) else [str(c) for c in run_cmd]
+    env = dict(os.environ)
+    for key, value in {**prefs["devices.cpp_standalone.run_environment_variables"],
+                       **device_run_environment()}.items():
+        env[str(key)] = str(value)
+    return cmd + run_args, env
 
 
 @dataclass
@@ -140,7 +241,7 @@ def _as_objects(built) -> dict:
 
 
 class Simulation:
-    """Compile a network once, then run it many times through ``run_args``.
+    r"""Compile a network once, then run it many times through ``run_args``.
 
     Parameters
     ----------
@@ -175,7 +276,7 @@ class Simulation:
     --------
     >>> from brian2 import NeuronGroup, ms
     >>> def build():
-    ...     g = NeuronGroup(2, 'dv/dt = (I - v)/tau : 1\\nI : 1 (constant)\\n'
+    ...     g = NeuronGroup(2, 'dv/dt = (I - v)/tau : 1\nI : 1 (constant)\n'
     ...                        'tau : second (shared, constant)', name='g')
     ...     g.tau = 10*ms
     ...     return {'g': g}
@@ -292,9 +393,6 @@ class Simulation:
             defaultclock.dt = old_dt
 
     def _build_standalone(self, build):
-        from brian2.devices.cpp_standalone.device import get_compiler_and_args
-        from brian2.utils.filelock import FileLock
-
         t0 = time.perf_counter()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f"{self.name}_gen_", dir=self.cache_dir))
@@ -326,16 +424,15 @@ class Simulation:
             for info in self._vars.values():
                 owner = objs[info.key.split(".", 1)[0]]
                 var = owner.variables[info.key.split(".", 1)[1]]
-                info.filename = device.get_array_filename(var)
+                info.filename = array_filename(device, var)
             digest = _hash_project(staging)
             final = self.cache_dir / f"{self.name}_{digest[:16]}"
             with FileLock(str(final) + ".lock"):
-                if not (final / "main").exists():
+                if not (final / _binary_name()).exists():
                     if final.exists():
                         shutil.rmtree(final)
                     shutil.copytree(staging, final)
-                    compiler, _ = get_compiler_and_args()
-                    device.compile_source(str(final), compiler, debug=False, clean=False)
+                    compile_project(device, final)
                     logger.info(f"compiled standalone project {final}")
                 else:
                     logger.debug(f"reusing compiled standalone project {final}")
@@ -346,7 +443,7 @@ class Simulation:
             device = get_device()
             device.reinit()
             reset_device("runtime")
-        if not (self.project_dir / "main").exists():
+        if not (self.project_dir / _binary_name()).exists():
             raise RuntimeError(f"compilation failed in {self.project_dir}")
         self._calibrate_sizes()
         self.build_time = time.perf_counter() - t0
@@ -518,7 +615,7 @@ class Simulation:
     def _run_standalone(self, checked, keys):
         rundir = Path(tempfile.mkdtemp(prefix="run_", dir=self.project_dir))
         try:
-            args = [str(self.project_dir / "main"), "--results_dir", str(rundir / "results") + os.sep]
+            args = ["--results_dir", str(rundir / "results") + os.sep]
             (rundir / "results").mkdir()
             for key, arr in checked.items():
                 if arr.size == 1:
@@ -528,13 +625,19 @@ class Simulation:
                     np.ascontiguousarray(arr).tofile(fname)
                     args.append(f"{key}={fname}")
             t0 = time.perf_counter()
-            proc = subprocess.run(args, cwd=self.project_dir, capture_output=True, text=True)
+            cmd, env = standalone_command(self.project_dir, args)
+            proc = subprocess.run(cmd, cwd=self.project_dir, env=env, capture_output=True, text=True)
             wall = time.perf_counter() - t0
-            if proc.returncode != 0 or "rror" in proc.stderr:
+            # Failure is the exit code alone (as in Brian2): messages on stderr
+            # are not errors by themselves.
+            if proc.returncode != 0:
                 raise RuntimeError(
                     f"standalone run failed (exit {proc.returncode}) in {self.project_dir}:\n"
                     f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
                 )
+            if proc.stderr.strip():
+                logger.warn(f"standalone run in {self.project_dir} wrote to stderr (exit 0):\n"
+                            f"{proc.stderr[-2000:]}", name_suffix="stderr")
             out = {}
             for key in keys:
                 info = self._vars[key]

@@ -25,17 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_array
+
 __all__ = ["cosine", "angle_deg", "layer_alignment", "update_gradient_alignment",
            "feedback_alignment_angles"]
-
-
-def _flat(a, name):
-    arr = np.asarray(a, dtype=float)
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr.ravel()
 
 
 def cosine(a, b) -> float:
@@ -53,18 +46,21 @@ def cosine(a, b) -> float:
 
     Raises
     ------
+    TypeError
+        If an argument is not numeric.
     ValueError
-        On different shapes, NaN/inf, or a zero array (the angle is undefined).
+        On different shapes, empty arrays, NaN/inf, or a zero array (the angle
+        is undefined).
 
     Examples
     --------
     >>> round(cosine([1, 0], [1, 1]), 4)
     0.7071
     """
-    a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a_arr, b_arr = check_array(a, "a"), check_array(b, "b")
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"cosine: shapes differ, {a_arr.shape} vs {b_arr.shape}")
-    fa, fb = _flat(a_arr, "a"), _flat(b_arr, "b")
+    fa, fb = a_arr.ravel(), b_arr.ravel()
     na, nb = np.linalg.norm(fa), np.linalg.norm(fb)
     if na == 0 or nb == 0:
         raise ValueError("cosine: undefined for a zero array (no update or zero gradient); "
@@ -126,7 +122,7 @@ def layer_alignment(updates, gradients, names=None) -> dict:
             raise ValueError(f"names has {len(keys)} entries for {len(ups)} layers")
     out = {}
     for k, u, g in zip(keys, ups, grads):
-        u, g = np.asarray(u, dtype=float), np.asarray(g, dtype=float)
+        u, g = check_array(u, f"updates[{k!r}]"), check_array(g, f"gradients[{k!r}]")
         if u.shape != g.shape:
             raise ValueError(f"layer {k}: update shape {u.shape} != gradient shape {g.shape}")
         c = cosine(u, -g)
@@ -155,12 +151,19 @@ def update_gradient_alignment(W_before, W_after, gradients, names=None) -> dict:
     if isinstance(W_before, dict):
         if not isinstance(W_after, dict) or set(W_after) != set(W_before):
             raise ValueError("W_before and W_after must hold the same layers")
-        updates = {k: np.asarray(W_after[k], float) - np.asarray(W_before[k], float) for k in W_before}
+        updates = {k: _change(W_before[k], W_after[k], k) for k in W_before}
     else:
         if len(W_before) != len(W_after):
             raise ValueError(f"W_before has {len(W_before)} layers, W_after {len(W_after)}")
-        updates = [np.asarray(a, float) - np.asarray(b, float) for b, a in zip(W_before, W_after)]
+        updates = [_change(b, a, k) for k, (b, a) in enumerate(zip(W_before, W_after))]
     return layer_alignment(updates, gradients, names)
+
+
+def _change(before, after, key):
+    """``after - before`` of one layer, both checked (finite, same shape)."""
+    b = check_array(before, f"W_before[{key!r}]")
+    a = check_array(after, f"W_after[{key!r}]", shape=b.shape)
+    return a - b
 
 
 def feedback_alignment_angles(forward, feedback) -> list:
@@ -195,8 +198,8 @@ def feedback_alignment_angles(forward, feedback) -> list:
                          f"{len(forward)}")
     out = []
     for k, B in enumerate(feedback):
-        Wt = np.asarray(forward[k + 1], dtype=float).T
-        B = np.asarray(B, dtype=float)
+        Wt = check_array(forward[k + 1], f"forward[{k + 1}]").T
+        B = check_array(B, f"feedback[{k}]")
         if Wt.shape != B.shape:
             raise ValueError(f"feedback[{k}] must have shape {Wt.shape} (n_k, n_k+1), got {B.shape}")
         out.append(angle_deg(Wt, B))

@@ -1,65 +1,147 @@
-"""Learners: scikit-learn-like estimators on top of the compile-once engine.
+"""The learner side of the training contract (scikit-learn's estimator conventions).
 
-A learner holds a circuit shape, compiles it once (one binary per shape and
-chunk length) and trains by feeding chunks of samples through the circuit's
-TimedArrays with :meth:`brian_dendrites.engine.Simulation.run`, carrying
-weights, plasticity traces and neuron state from one run into the next. No
-recompilation and no per-sample Python happen during training.
+A learner is a circuit builder plus a *presentation*: how one sample is
+shown to the circuit (a few slots, each with a learning and a teacher flag)
+and which slot's readout is the sample's output. :class:`Learner` implements
+everything else once:
 
-:class:`Learner` holds what every theory shares (validation, chunking,
-history, progress bar, save/load); a subclass says only how samples are
-presented to its circuit.
+- ``__init__`` only stores parameters (``get_params``/``set_params``;
+  :func:`sklearn.base.clone` works);
+- :meth:`Learner.fit` validates parameters and data, builds a
+  :class:`~brian_dendrites.engine.Session` (compiled once per shape, reused by
+  later fits), and trains in chunks: each chunk of ``chunk`` samples is one
+  run whose inputs are the presentation of those samples, starting from the
+  state the previous run ended in;
+- predictions are runs with the teacher and plasticity off whose state is
+  discarded; :meth:`score` is higher-is-better (R² or accuracy), :meth:`loss`
+  lower-is-better;
+- fitted attributes end in ``_`` (``session_``, ``history_``,
+  ``epochs_done_``, ``weights_``); ``save``/``load`` keep the whole state.
+
+A theory's learner subclasses :class:`Learner` and supplies
+``_validate_params``, ``_build_circuit(n_slots)``, ``_presentation()``, and
+``_encode_targets``/``_decode``/``_loss``/``score``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import json
-import numbers
 import time
 from pathlib import Path
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, ms
+from brian2 import NeuronGroup, Quantity
 
-from ..circuits import matrix_to_synapses, synapses_to_matrix
-from ..engine import Simulation
+from .._validation import check_array, check_bool, check_choice, check_int, check_seed, check_time
+from ..engine import Session
+from ..engine.simulation import TARGETS
 
-__all__ = ["Learner", "check_XY"]
+__all__ = ["Learner", "Presentation", "NotFittedError", "check_XY"]
+
+
+try:  # scikit-learn is optional: with it, its own checks recognise the error
+    from sklearn.exceptions import NotFittedError as _NotFittedBase
+
+    _NOT_FITTED_BASES = (_NotFittedBase,)
+except ImportError:  # the same bases as scikit-learn's NotFittedError
+    _NOT_FITTED_BASES = (ValueError, AttributeError)
+
+
+class NotFittedError(*_NOT_FITTED_BASES):
+    """The learner is used before :meth:`Learner.fit` (a ValueError and an AttributeError)."""
 
 
 def check_XY(X, Y=None, n_in=None, n_out=None, name_X="X", name_Y="Y"):
-    """Validate a data set: 2-D finite float arrays with matching lengths.
+    """Validate a data set: 2-D finite float arrays with matching lengths and widths.
+
+    Returns
+    -------
+    X, Y : numpy.ndarray
+        Float arrays (``Y`` is ``None`` if not given; a 1-D ``Y`` becomes a
+        column when ``n_out == 1``).
 
     Raises
     ------
+    TypeError
+        For non-numeric data.
     ValueError
         For empty data, wrong dimensions or widths, NaN/inf, or ``len(X) != len(Y)``.
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"{name_X} must be a 2-D array (n_samples, n_features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name_X} is empty: at least one sample is needed")
+    X = check_array(X, name_X, ndim=2)
     if n_in is not None and X.shape[1] != n_in:
         raise ValueError(f"{name_X} must have {n_in} features (the input layer size), got {X.shape[1]}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name_X} contains NaN or infinite values")
     if Y is None:
         return X, None
-    Y = np.asarray(Y, dtype=float)
-    if Y.ndim == 1 and n_out == 1:
-        Y = Y[:, None]
-    if Y.ndim != 2:
-        raise ValueError(f"{name_Y} must be a 2-D array (n_samples, n_outputs), got shape {Y.shape}")
+    if n_out == 1 and np.ndim(Y) == 1:
+        Y = np.asarray(Y)[:, None]
+    Y = check_array(Y, name_Y, ndim=2)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"{name_X} and {name_Y} must have the same number of samples, "
                          f"got {X.shape[0]} and {Y.shape[0]}")
     if n_out is not None and Y.shape[1] != n_out:
         raise ValueError(f"{name_Y} must have {n_out} columns (the output layer size), got {Y.shape[1]}")
-    if not np.all(np.isfinite(Y)):
-        raise ValueError(f"{name_Y} contains NaN or infinite values")
     return X, Y
+
+
+@dataclasses.dataclass(frozen=True)
+class Presentation:
+    """How one sample is shown: ``slots`` consecutive slots of ``t_slot``.
+
+    Attributes
+    ----------
+    t_slot : Quantity (second)
+        Duration of one slot (one row of the circuit's input TimedArrays).
+    learn : tuple of float
+        Plasticity flag of every slot while training (0 = a settling slot).
+    nudge : tuple of float
+        Teacher flag of every slot while training.
+    readout_slot : int
+        The slot whose end gives the sample's output.
+    """
+
+    t_slot: Quantity
+    learn: tuple = (1.0,)
+    nudge: tuple = (1.0,)
+    readout_slot: int = -1
+
+    def __post_init__(self):
+        if len(self.learn) != len(self.nudge) or not self.learn:
+            raise ValueError("Presentation: learn and nudge need one flag per slot")
+        if not -self.slots <= self.readout_slot < self.slots:
+            raise ValueError(f"Presentation: readout_slot {self.readout_slot} is not one of "
+                             f"{self.slots} slots")
+
+    @property
+    def slots(self) -> int:
+        """Slots per sample."""
+        return len(self.learn)
+
+    def inputs(self, X, Y, valid, learn) -> dict:
+        """Role values of a chunk: rows repeated per slot, flags tiled, padding masked.
+
+        ``X``, ``Y``: the chunk's samples (padding included); ``valid``: how
+        many of them are real; ``learn``: training (teacher and plasticity
+        per the flags) or evaluation (both off).
+        """
+        n = len(X)
+        mask = np.zeros(n)
+        mask[:valid] = 1.0
+        out = {"x": np.repeat(X, self.slots, axis=0)}
+        if learn:
+            out["target"] = np.repeat(Y, self.slots, axis=0)
+            out["nudge"] = np.kron(mask, self.nudge)
+            out["learn"] = np.kron(mask, self.learn)
+        else:
+            out["nudge"] = np.zeros(n * self.slots)
+            out["learn"] = np.zeros(n * self.slots)
+        return out
+
+    def sample_outputs(self, outputs) -> np.ndarray:
+        """One row per sample from one row per slot."""
+        return np.asarray(outputs)[self.readout_slot % self.slots::self.slots]
 
 
 def _progress(iterable, enabled, **kw):
@@ -71,205 +153,270 @@ def _progress(iterable, enabled, **kw):
 
 
 class Learner:
-    """Base class: chunked training through one compiled simulation.
+    """Base class of all learners: chunked training through one compiled session.
 
-    Subclasses implement ``_build`` (returns a circuit for ``n_patterns``),
-    ``_read_keys`` and ``_outputs`` (read predictions from a run result),
-    and may override ``_chunk_values`` (TimedArray values for one chunk).
+    Every learner takes these training and engine settings:
+
+    epochs : int
+        Passes over the data per :meth:`fit`.
+    shuffle : bool
+        Present the samples of every epoch in a new random order, seeded by
+        ``seed`` and the epoch (else in the given order).
+    chunk : int
+        Samples per engine run (the TimedArray length, fixed at build time;
+        the last chunk of an epoch is padded, padding does not learn).
+    target : {'cpp_standalone', 'numpy', 'cython'}
+        Brian2 code-generation target.
+    seed : int
+        Seed of initial weights, sample order and simulation noise.
+    progress : bool
+        Progress bar over the chunks of an epoch.
+    cache_dir : path, optional
+        Where compiled standalone projects are kept.
+    warm_start : bool
+        :meth:`fit` continues from the current state instead of restarting.
+
+    Subclasses define ``__init__`` (storing every argument unchanged, as
+    scikit-learn requires) with at least ``epochs``, ``shuffle``, ``chunk``,
+    ``target``, ``seed``, ``progress``, ``cache_dir`` and ``warm_start``, and
+    the hooks
+    ``_validate_params() -> None``, ``_build_circuit(n_slots) -> Circuit``,
+    ``_presentation() -> Presentation`` (and ``_n_in()``, ``_n_out()`` unless
+    the sizes are in a ``layers`` parameter),
+    ``_encode_targets(y, n, name) -> (n, n_out) array``,
+    ``_decode(outputs) -> predictions``, ``_loss(outputs, Y) -> float`` and
+    :meth:`score`.
     """
 
-    #: attributes saved by :meth:`save` (constructor arguments)
-    _params: tuple = ()
+    #: 'regressor' or 'classifier' (scikit-learn's estimator type)
+    _estimator_type = "regressor"
 
-    def __init__(self, chunk=20, target="cpp_standalone", seed=0, progress=True,
-                 cache_dir=None, dt=0.1 * ms):
-        if isinstance(chunk, bool) or not isinstance(chunk, numbers.Integral) or chunk < 1:
-            raise ValueError(f"chunk must be a positive integer (patterns per run), got {chunk!r}")
-        if not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.chunk = int(chunk)
-        self.target = target
-        self.seed = int(seed)
-        self.progress = bool(progress)
-        self.cache_dir = cache_dir
-        self.dt = dt
-        self.epochs_done = 0
-        self.history_rows: list[dict] = []
-        self._sim = None
-        self._state = None
+    # ------------------------------------------------- scikit-learn protocol
+    def _store(self, arguments):
+        """Store constructor arguments unchanged (``arguments``: the ``locals()`` of ``__init__``).
 
-    def _chunk_values(self, X, Y, valid, learn):
-        """TimedArray values for one chunk (the circuits' shared input protocol).
-
-        ``x_in`` inputs, ``u_target`` targets with the teacher ``nudge_in`` on
-        for the ``valid`` patterns while learning, and ``learn_in`` = 1 for
-        them (0 freezes plasticity during padding and prediction).
+        scikit-learn's convention: ``__init__`` sets one attribute per
+        argument, with the argument's name and value, and does nothing else.
         """
-        mask = np.zeros(self.chunk)
-        mask[:valid] = 1.0
-        values = {"x_in.values": X, "learn_in.values": mask if learn else np.zeros(self.chunk)}
-        if Y is not None and learn:
-            values["u_target.values"] = Y
-            values["nudge_in.values"] = mask
+        for name in self._param_names():
+            setattr(self, name, arguments[name])
+
+    def __sklearn_tags__(self):
+        """Estimator tags for scikit-learn >= 1.6 (imported only when scikit-learn asks)."""
+        from sklearn.base import BaseEstimator
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = BaseEstimator.__sklearn_tags__(self)
+        tags.estimator_type = self._estimator_type
+        tags.target_tags.required = True
+        if self._estimator_type == "classifier":
+            tags.classifier_tags = ClassifierTags()
         else:
-            values["nudge_in.values"] = np.zeros(self.chunk)
-        return values
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD)
+
+    def get_params(self, deep=True) -> dict:
+        """Constructor arguments by name (scikit-learn's estimator protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor arguments (validated at the next :meth:`fit`); returns self."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; "
+                                 f"valid parameters: {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        sig = inspect.signature(type(self).__init__)
+        changed = [f"{n}={getattr(self, n)!r}" for n, p in sig.parameters.items()
+                   if n != "self" and (p.default is p.empty or _differs(getattr(self, n), p.default))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # ------------------------------------------------------------- checks
+    def _check_common(self):
+        check_int(self.chunk, "chunk", minimum=1)
+        check_choice(self.target, "target", TARGETS)
+        check_seed(self.seed, allow_none=False)
+        for name in ("warm_start", "shuffle", "progress"):
+            check_bool(getattr(self, name), name)
+
+    def _check_fitted(self):
+        if getattr(self, "session_", None) is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) "
+                                 "first (fit(X, y, epochs=0) builds it without training)")
+
+    # ------------------------------------------------------------- engine
+    def _session_key(self):
+        return json.dumps(_to_json({k: v for k, v in self.get_params().items()
+                                    if k not in ("progress", "warm_start", "epochs", "shuffle")}),
+                          sort_keys=True)
+
+    def _ensure_session(self):
+        """Validate parameters; build (or reuse) the compiled session."""
+        self._validate_params()
+        self._check_common()
+        key = self._session_key()
+        if getattr(self, "session_", None) is not None and self._session_built_for == key:
+            return self.session_
+        n_slots = self.chunk * self._presentation().slots
+        self.session_ = Session(lambda: self._build_circuit(n_slots), target=self.target,
+                                seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__)
+        self._session_built_for = key
+        self._reset_training()
+        return self.session_
+
+    def _reset_training(self):
+        self.session_.reset()
+        self.epochs_done_ = 0
+        self._history_rows = []
 
     def _n_in(self):
-        """Input width (subclasses keep their sizes in ``self.layers``)."""
-        return self.layers[0]
+        """Input width (learners keep their sizes in ``layers``)."""
+        return list(self.layers)[0]
 
     def _n_out(self):
         """Output width."""
-        return self.layers[-1]
+        return list(self.layers)[-1]
 
-    @staticmethod
-    def _discard(circuit):
-        """Mark objects built only to validate arguments as deliberately unused
-        (silences Brian2's "never included in a network" warning)."""
-        for obj in circuit.objects.values():
-            if getattr(obj, "_network", "uninitialized") is None:
-                obj._network = "validation only"
-
-    # -------------------------------------------------------------- engine
-    @property
-    def simulation(self) -> Simulation:
-        """The compiled simulation (built on first use, once per learner)."""
-        if self._sim is None:
-            def build():  # objects must be created inside the engine's device
-                self._circuit = self._build(self.chunk)
-                return self._circuit.objects
-
-            duration = self.chunk * self._t_pattern()
-            self._sim = Simulation(build, duration, target=self.target,
-                                   dt=self.dt, seed=self.seed, cache_dir=self.cache_dir,
-                                   name=type(self).__name__)
-            res = None
-            if self._state is None:
-                res = self._sim.run(read=self._sim.state_variables)
-                self._state = self._initial_state(res)
-        return self._sim
-
-    def _initial_state(self, res):
-        """State before training, from a probe run (which learns the keys).
-
-        Potentials and traces start at 0 as built; learned weight families are
-        reset to their initial values; fixed pathways keep theirs.
-        """
-        state = {k: np.zeros_like(np.asarray(res[k])) for k in self._sim.state_variables}
-        for k in state:
-            if k.endswith(".w"):
-                state[k] = np.asarray(res[k])
-        for name, W in self._circuit.info["initial_weights"].items():
-            if f"{name}.w" in state:
-                state[f"{name}.w"] = matrix_to_synapses(W)
-        return state
+    def _chunk_inputs(self, X, Y, valid, learn):
+        """Role values of one chunk (the presentation's; override to change it)."""
+        return self._presentation().inputs(X, Y, valid, learn)
 
     def _run_chunks(self, X, Y, learn, order):
-        sim = self.simulation
+        session = self.session_
+        pres = self._presentation()
         n = len(order)
         outputs = np.empty((n, self._n_out()))
         starts = range(0, n, self.chunk)
-        for start in _progress(starts, self.progress and learn, desc=f"epoch {self.epochs_done + 1}",
+        for start in _progress(starts, self.progress and learn, desc=f"epoch {self.epochs_done_ + 1}",
                                unit="chunk", leave=False):
             idx = order[start:start + self.chunk]
             valid = len(idx)
-            pad = self.chunk - valid
-            idx_p = np.concatenate([idx, np.repeat(idx[-1:], pad)]) if pad else idx
-            values = dict(self._state)
-            values.update(self._chunk_values(X[idx_p], None if Y is None else Y[idx_p], valid, learn))
-            res = sim.run(values, read=sorted(set(self._sim.state_variables) | set(self._read_keys())))
-            outputs[start:start + valid] = self._outputs(res)[:valid]
-            if learn:
-                self._state = {k: res[k] for k in self._sim.state_variables}
+            idx_p = np.concatenate([idx, np.repeat(idx[-1:], self.chunk - valid)])
+            inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
+            res = session.run(inputs, carry=learn)
+            outputs[start:start + valid] = pres.sample_outputs(session.outputs(res))[:valid]
         return outputs
 
+    def _outputs(self, X):
+        """Readout of every sample with teacher and plasticity off (state kept)."""
+        self._check_fitted()
+        X, _ = check_XY(X, None, self._n_in())
+        return self._run_chunks(X, None, learn=False, order=np.arange(len(X)))
+
     # ------------------------------------------------------------- public API
-    def fit(self, X, Y, epochs=1, validation_data=None):
-        """Train for ``epochs`` passes over ``(X, Y)`` in a seeded random order.
+    def fit(self, X, y, epochs=None, validation_data=None):
+        """Train for ``epochs`` passes over ``(X, y)`` in a seeded random order.
+
+        Starts from the initial weights unless ``warm_start`` is set (then it
+        continues like :meth:`partial_fit`). The compiled network is reused
+        by later fits with the same parameters.
 
         Parameters
         ----------
         X : array, shape (n_samples, n_in)
-        Y : array, shape (n_samples, n_out)
-        epochs : int
-        validation_data : tuple (X_val, Y_val), optional
-            Scored after every epoch (``val_loss`` in :attr:`history`).
+        y : array
+            Targets (see the subclass).
+        epochs : int, optional
+            Passes over the data (default: the ``epochs`` parameter); 0 builds
+            the learner and sets its initial state without training.
+        validation_data : tuple (X_val, y_val), optional
+            Scored after every epoch (``val_loss`` and ``val_score`` in
+            :attr:`history_`).
 
         Returns
         -------
         self
         """
-        X, Y = check_XY(X, Y, self._n_in(), self._n_out())
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        fresh = getattr(self, "session_", None) is None
+        self._ensure_session()
+        if not fresh and not self.warm_start:
+            self._reset_training()
+        epochs = self.epochs if epochs is None else epochs
+        return self._train(X, y, check_int(epochs, "epochs", minimum=0), validation_data)
+
+    def partial_fit(self, X, y, validation_data=None):
+        """One more epoch over ``(X, y)``, continuing from the current state."""
+        if getattr(self, "session_", None) is None or self._session_built_for != self._session_key():
+            self._ensure_session()
+        return self._train(X, y, 1, validation_data)
+
+    def _train(self, X, y, epochs, validation_data):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        X, _ = check_XY(X, None, self._n_in())
+        Y = self._encode_targets(y, X.shape[0], "y")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (X_val, Y_val)")
-            Xv, Yv = check_XY(*validation_data, self._n_in(), self._n_out(), "X_val", "Y_val")
-        for _ in range(int(epochs)):
+                raise ValueError("validation_data must be a tuple (X_val, y_val)")
+            Xv, _ = check_XY(validation_data[0], None, self._n_in(), "X_val")
+            Yv = self._encode_targets(validation_data[1], Xv.shape[0], "y_val")
+        for _ in range(epochs):
             t0 = time.perf_counter()
-            rng = np.random.default_rng([self.seed, self.epochs_done])
-            order = rng.permutation(len(X))
+            order = np.arange(len(X))
+            if self.shuffle:
+                order = np.random.default_rng([self.seed, self.epochs_done_]).permutation(len(X))
             out = self._run_chunks(X, Y, learn=True, order=order)
-            row = {"epoch": self.epochs_done + 1, "train_loss": self._loss(out, Y[order]),
+            row = {"epoch": self.epochs_done_ + 1, "train_loss": self._loss(out, Y[order]),
                    "time_s": time.perf_counter() - t0}
             if validation_data is not None:
-                row["val_loss"] = self.score(Xv, Yv)
-            self.history_rows.append(row)
-            self.epochs_done += 1
+                val = self._run_chunks(Xv, None, learn=False, order=np.arange(len(Xv)))
+                row["val_loss"] = self._loss(val, Yv)
+                row["val_score"] = self._score_outputs(val, Yv)
+            self._history_rows.append(row)
+            self.epochs_done_ += 1
         return self
 
     def predict(self, X):
-        """Outputs for ``X`` with learning and teacher off (state is not kept)."""
-        X, _ = check_XY(X, None, self._n_in())
-        self.simulation  # builds (and sets the initial state) on first use
-        saved = self._state
-        try:
-            return self._run_chunks(X, None, learn=False, order=np.arange(len(X)))
-        finally:
-            self._state = saved
+        """Predictions for ``X`` with learning and teacher off (the state is kept)."""
+        return self._decode(self._outputs(X))
 
-    def score(self, X, Y) -> float:
-        """Loss on ``(X, Y)`` (see :meth:`_loss`)."""
-        X, Y = check_XY(X, Y, self._n_in(), self._n_out())
-        return self._loss(self.predict(X), Y)
+    def loss(self, X, y) -> float:
+        """The learner's loss on ``(X, y)`` (lower is better; see :meth:`_loss`)."""
+        X, _ = check_XY(X, None, self._n_in())
+        return self._loss(self._outputs(X), self._encode_targets(y, X.shape[0], "y"))
+
+    def score(self, X, y) -> float:
+        """Higher-is-better score on ``(X, y)`` (R² or accuracy; see the subclass)."""
+        X, _ = check_XY(X, None, self._n_in())
+        return self._score_outputs(self._outputs(X), self._encode_targets(y, X.shape[0], "y"))
 
     @property
-    def history(self):
-        """Per-epoch table (pandas DataFrame): epoch, train_loss, val_loss, time_s."""
+    def history_(self):
+        """Per-epoch table (pandas DataFrame): epoch, train_loss, time_s, val_loss, val_score."""
         import pandas as pd
 
-        return pd.DataFrame(self.history_rows)
+        self._check_fitted()
+        return pd.DataFrame(self._history_rows)
 
-    def weights(self) -> dict:
+    @property
+    def weights_(self) -> dict:
         """Current weight matrices ``(n_post, n_pre)`` by family name."""
-        self.simulation
-        return {name: synapses_to_matrix(self._state[f"{syn}.w"], n_post, n_pre)
-                for name, (syn, n_post, n_pre) in self._circuit.weights.items()}
+        self._check_fitted()
+        return self.session_.weights
 
     def set_weights(self, weights: dict):
         """Replace some weight matrices (shapes checked; traces are kept)."""
-        self.simulation
-        if not isinstance(weights, dict):
-            raise TypeError("weights must be a dict family -> (n_post, n_pre) matrix")
-        for name, W in weights.items():
-            if name not in self._circuit.weights:
-                raise KeyError(f"unknown weight family {name!r}; known: {sorted(self._circuit.weights)}")
-            syn, n_post, n_pre = self._circuit.weights[name]
-            W = np.asarray(W, dtype=float)
-            if W.shape != (n_post, n_pre):
-                raise ValueError(f"weights[{name!r}] must have shape {(n_post, n_pre)}, got {W.shape}")
-            if not np.all(np.isfinite(W)):
-                raise ValueError(f"weights[{name!r}] contains NaN or inf")
-            self._state[f"{syn}.w"] = matrix_to_synapses(W)
+        self._check_fitted()
+        self.session_.set_weights(weights)
+        return self
 
     def model_hash(self) -> str:
         """Hash of the circuit's model text and sizes (stored with saved learners)."""
-        self.simulation
+        self._check_fitted()
+        circuit = self.session_.circuit
         h = hashlib.sha256()
-        for name in sorted(self._circuit.objects):
-            obj = self._circuit.objects[name]
+        for name in sorted(circuit.objects):
+            obj = circuit.objects[name]
             h.update(f"{name}:{type(obj).__name__}".encode())
             h.update(str(getattr(obj, "equations", "")).encode())
             if isinstance(obj, NeuronGroup):
@@ -285,14 +432,14 @@ class Learner:
         """
         import brian2
 
+        self._check_fitted()
         path = Path(path)
-        self.simulation
-        np.savez(path.with_suffix(".npz"), **{k: np.asarray(v) for k, v in self._state.items()})
+        np.savez(path.with_suffix(".npz"), **{k: np.asarray(v) for k, v in self.session_.state.items()})
         meta = {
             "class": type(self).__name__,
-            "params": {k: _to_json(getattr(self, k)) for k in self._params},
-            "epochs_done": self.epochs_done,
-            "history": self.history_rows,
+            "params": _to_json(self.get_params()),
+            "epochs_done": self.epochs_done_,
+            "history": self._history_rows,
             "model_hash": self.model_hash(),
             "versions": {"brian2": brian2.__version__, "numpy": np.__version__},
         }
@@ -300,27 +447,43 @@ class Learner:
         return path.with_suffix(".npz")
 
     @classmethod
-    def load(cls, path, **overrides):
-        """Load a learner saved with :meth:`save` (``overrides``: e.g. ``target``)."""
+    def load(cls, path, overrides: dict | None = None):
+        """Load a learner saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : path
+            As given to :meth:`save`.
+        overrides : dict, optional
+            Parameters to change (e.g. ``{'target': 'numpy', 'progress': False}``).
+        """
         path = Path(path)
         meta = json.loads(path.with_suffix(".json").read_text())
         if meta["class"] != cls.__name__:
             raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
-        params = {k: _from_json(v) for k, v in meta["params"].items()}
-        params.update(overrides)
+        params = _from_json(meta["params"])
+        params.update(overrides or {})
         learner = cls(**params)
+        learner._ensure_session()
         with np.load(path.with_suffix(".npz")) as data:
-            learner._state = {k: data[k] for k in data.files}
-        learner.epochs_done = meta["epochs_done"]
-        learner.history_rows = meta["history"]
+            learner.session_.reset({k: data[k] for k in data.files})
+        learner.epochs_done_ = meta["epochs_done"]
+        learner._history_rows = meta["history"]
         if learner.model_hash() != meta["model_hash"]:
             raise ValueError(f"{path}: model hash differs from the saved one (model code changed)")
         return learner
 
 
+def _differs(a, b) -> bool:
+    try:
+        return bool(np.any(np.asarray(a != b)))
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return True
+
+
 def _to_json(v):
     if isinstance(v, Quantity):
-        from brian2.units.fundamentalunits import get_unit
+        from brian2 import get_unit
 
         return {"value": np.asarray(v).tolist(), "unit": repr(get_unit(v.dim))}
     if isinstance(v, dict):
@@ -329,6 +492,8 @@ def _to_json(v):
         return [_to_json(x) for x in v]
     if isinstance(v, np.ndarray):
         return v.tolist()
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
     if isinstance(v, Path):
         return str(v)
     return v
@@ -344,3 +509,30 @@ def _from_json(v):
     if isinstance(v, list):
         return [_from_json(x) for x in v]
     return v
+
+
+def slots_for(t_pattern, t_settle, dt):
+    """Split a presentation of ``t_pattern`` into equal slots with a settling window.
+
+    Returns ``(t_slot, learn_flags)``: the settling window ``t_settle`` (no
+    plasticity) is a whole number of slots at the start of the presentation.
+
+    Examples
+    --------
+    >>> from brian2 import ms
+    >>> t_slot, learn = slots_for(12*ms, 4*ms, 0.1*ms)
+    >>> print(t_slot, learn)
+    4. ms (0.0, 1.0, 1.0)
+    """
+    check_time(t_pattern, "t_pattern")
+    check_time(t_settle, "t_settle", positive=False)
+    n_pat = int(round(float(t_pattern / dt)))
+    n_set = int(round(float(t_settle / dt)))
+    if n_pat < 1 or abs(n_pat * float(dt) - float(t_pattern)) > 1e-9 * float(t_pattern):
+        raise ValueError(f"t_pattern must be a positive multiple of dt = {dt}, got {t_pattern}")
+    if not 0 <= n_set < n_pat or abs(n_set * float(dt) - float(t_settle)) > 1e-9 * float(t_pattern):
+        raise ValueError(f"t_settle must be a multiple of dt = {dt} in [0, t_pattern), got {t_settle}")
+    step = int(np.gcd(n_pat, n_set)) if n_set else n_pat
+    slots = n_pat // step
+    learn = tuple(0.0 if s < n_set // step else 1.0 for s in range(slots))
+    return step * dt, learn

@@ -6,18 +6,22 @@ import numpy as np
 from brian2 import ms
 
 from ..circuits import dendritic_microcircuit
-from .base import Learner
+from ..circuits._shapes import check_layers
+from .base import Learner, Presentation, check_XY, slots_for
 
 __all__ = ["DendriticMicrocircuitRegressor"]
+
+_DT = 0.1 * ms  # the circuit's time step
 
 
 class DendriticMicrocircuitRegressor(Learner):
     """Sacramento et al. (2018) microcircuit trained in continuous time (``rate`` mode).
 
     Each sample is presented for ``t_pattern`` with the output nudged toward
-    its target potential; all plasticity runs continuously (no phases).
-    Predictions are the output somatic potentials at the end of each
-    presentation with the teacher and plasticity off.
+    its target potential; plasticity runs continuously (no phases), except
+    during an optional settling window ``t_settle`` at the start of each
+    presentation. Predictions are the output somatic potentials at the end of
+    each presentation with the teacher and plasticity off.
 
     Parameters
     ----------
@@ -25,19 +29,41 @@ class DendriticMicrocircuitRegressor(Learner):
         ``[n_in, ..., n_out]``.
     t_pattern : Quantity (second)
         Presentation time per sample (paper: 100 ms).
-    chunk : int
-        Samples per engine run (the TimedArray length; fixed at build time).
-    eta_PP, eta_IP, eta_PI, eta_TD : float (1/ms)
-        Learning rates (see :func:`~brian_dendrites.circuits.dendritic_microcircuit`).
+    t_settle : Quantity (second)
+        Plasticity off for this long at the start of every presentation
+        (somata settle before the rules see them); a multiple of ``dt`` below
+        ``t_pattern``.
+    eta_PP, eta_IP, eta_PI, eta_TD : Quantity (1/second), optional
+        Learning rates (``eta_PP`` may be one per layer); ``None``: the
+        circuit's defaults (:data:`~brian_dendrites.circuits.microcircuit.LEARNING_RATES`).
+    tau_w : Quantity (second), optional
+        Low-pass time constant of the weight updates (``None``: the rule's).
+    activation : str
+        Rate function (a key of :data:`brian_dendrites.models.ACTIVATIONS`).
+    conductances : dict, optional
+        Overrides of ``g_L, g_B, g_A, g_D, g_som``.
+    learn_topdown : bool
+        Learn the top-down weights (paper eq. 10).
+    weights : dict, optional
+        Initial ``(n_post, n_pre)`` matrices by family (``W1``, ``B1``...).
+    weight_scale : float
+        Scale of random initial weights ``U(-a, a)``, ``a = weight_scale/sqrt(n_pre)``.
     self_predicting : bool
         Start in the self-predicting state.
-    target : str
-        Brian2 target (``'cpp_standalone'``, ``'numpy'``, ``'cython'``).
-    seed : int
-        Seed of initial weights, sample order and noise.
-    **circuit_kwargs
-        Further arguments of :func:`~brian_dendrites.circuits.dendritic_microcircuit`
-        (conductances, ``activation``, ``learn_topdown``, ``weight_scale``...).
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+        Training and engine settings shared by every learner (defaults here:
+        ``chunk=20``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
+
+    Attributes
+    ----------
+    session_ : Session
+        The compiled circuit and its state.
+    history_ : pandas.DataFrame
+        ``epoch``, ``train_loss`` (MSE of the nudged outputs during training),
+        ``time_s``, ``val_loss``, ``val_score`` (R²).
+    weights_ : dict
+        Current weight matrices.
+    epochs_done_ : int
 
     Examples
     --------
@@ -50,41 +76,45 @@ class DendriticMicrocircuitRegressor(Learner):
     (4, 2)
     """
 
-    _params = ("layers", "t_pattern", "chunk", "eta_PP", "eta_IP", "eta_PI", "eta_TD",
-               "self_predicting", "target", "seed", "circuit_kwargs")
+    def __init__(self, layers, t_pattern=100 * ms, t_settle=0 * ms, eta_PP=None, eta_IP=None,
+                 eta_PI=None, eta_TD=None, tau_w=None, activation="softplus_sacramento",
+                 conductances=None, learn_topdown=False, weights=None, weight_scale=1.0,
+                 self_predicting=True, epochs=1, shuffle=True, chunk=20, target="cpp_standalone", seed=0,
+                 progress=True, cache_dir=None, warm_start=False):
+        self._store(locals())
 
-    def __init__(self, layers, t_pattern=100 * ms, chunk=20, eta_PP=1e-3, eta_IP=2e-4,
-                 eta_PI=5e-4, eta_TD=0.0, self_predicting=True, target="cpp_standalone",
-                 seed=0, progress=True, cache_dir=None, circuit_kwargs=None, **kwargs):
-        super().__init__(chunk=chunk, target=target, seed=seed, progress=progress,
-                         cache_dir=cache_dir)
-        self.layers = list(layers)
-        self.t_pattern = t_pattern
-        self.eta_PP, self.eta_IP, self.eta_PI, self.eta_TD = eta_PP, eta_IP, eta_PI, eta_TD
-        self.self_predicting = self_predicting
-        self.circuit_kwargs = {**(circuit_kwargs or {}), **kwargs}
-        # validate everything now (cheap: builds the Python objects, compiles nothing)
-        self._discard(self._build(1))
+    # ------------------------------------------------------------ hooks
+    def _validate_params(self):
+        check_layers(self.layers)
+        slots_for(self.t_pattern, self.t_settle, _DT)
+        # everything else is checked by the circuit builder when the session is built
 
-    def _t_pattern(self):
-        return self.t_pattern
+    def _presentation(self):
+        t_slot, learn = slots_for(self.t_pattern, self.t_settle, _DT)
+        return Presentation(t_slot=t_slot, learn=learn, nudge=(1.0,) * len(learn))
 
-    def _build(self, n_patterns):
+    def _build_circuit(self, n_slots):
         return dendritic_microcircuit(
-            self.layers, n_patterns=n_patterns, t_pattern=self.t_pattern, eta_PP=self.eta_PP,
-            eta_IP=self.eta_IP, eta_PI=self.eta_PI, eta_TD=self.eta_TD,
-            self_predicting=self.self_predicting, seed=self.seed, **self.circuit_kwargs)
+            list(self.layers), n_patterns=n_slots, t_pattern=self._presentation().t_slot,
+            activation=self.activation, conductances=self.conductances, eta_PP=self.eta_PP,
+            eta_IP=self.eta_IP, eta_PI=self.eta_PI, eta_TD=self.eta_TD, tau_w=self.tau_w,
+            learn_topdown=self.learn_topdown, weights=self.weights,
+            weight_scale=self.weight_scale, self_predicting=self.self_predicting, seed=self.seed)
 
-    def _read_keys(self):
-        L = len(self.layers) - 1
-        return ["out_mon.u", f"pyr{L}.u"]
+    def _encode_targets(self, y, n, name="y"):
+        return check_XY(np.zeros((n, self._n_in())), y, None, self._n_out(), "X", name)[1]
 
-    def _outputs(self, res):
-        L = len(self.layers) - 1
-        samples = res["out_mon.u"]  # (n_out, n_patterns): at t = 0, T, 2T, ...
-        ends = np.concatenate([samples[:, 1:], res[f"pyr{L}.u"][:, None]], axis=1)
-        return ends.T
+    def _decode(self, outputs):
+        return outputs
 
     def _loss(self, out, Y):
         """Mean squared error of output potentials."""
         return float(np.mean((out - Y) ** 2))
+
+    def _score_outputs(self, out, Y):
+        """Coefficient of determination R² (uniform average over outputs, as scikit-learn)."""
+        ss_res = np.sum((Y - out) ** 2, axis=0)
+        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res > 0, 0.0, 1.0))
+        return float(np.mean(r2))

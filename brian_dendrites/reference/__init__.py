@@ -5,13 +5,18 @@
   steady-state approximation.
 - :mod:`.mlp`: backprop MLP and feedback alignment baselines,
   :func:`~.mlp.backprop_gradients` for single samples.
+
+The NumPy activations live in :mod:`brian_dendrites.activations`; their
+names are re-exported here for compatibility.
 """
-from .microcircuit import (ACTIVATIONS, ReferenceMicrocircuit, get_activation, linear,
-                           linear_prime, logistic, logistic_prime, softplus_sacramento,
-                           softplus_sacramento_inverse, softplus_sacramento_prime, tanh,
-                           tanh_prime)
+from .. import activations as _activations
+from .microcircuit import ReferenceMicrocircuit
 from .mlp import MLP, backprop_gradients
 
-__all__ = ["ACTIVATIONS", "ReferenceMicrocircuit", "get_activation", "linear", "linear_prime",
-           "logistic", "logistic_prime", "softplus_sacramento", "softplus_sacramento_inverse",
-           "softplus_sacramento_prime", "tanh", "tanh_prime", "MLP", "backprop_gradients"]
+#: NumPy activations, re-exported from :mod:`brian_dendrites.activations`.
+_ACTIVATION_NAMES = ("ACTIVATIONS", "get_activation", "linear", "linear_prime", "logistic",
+                     "logistic_prime", "softplus_sacramento", "softplus_sacramento_inverse",
+                     "softplus_sacramento_prime", "tanh", "tanh_prime")
+globals().update({name: getattr(_activations, name) for name in _ACTIVATION_NAMES})
+
+__all__ = ["ReferenceMicrocircuit", "MLP", "backprop_gradients", *_ACTIVATION_NAMES]

@@ -24,8 +24,9 @@ import time
 import numpy as np
 from scipy.special import logsumexp, softmax
 
-from .microcircuit import (_check_array, _check_int, _check_layers, _check_positive,
-                           get_activation)
+from .. import _validation as _v
+from ..activations import get_activation
+from ._loops import epoch_batches, maybe_progress
 
 __all__ = ["MLP", "backprop_gradients"]
 
@@ -38,9 +39,9 @@ def _resolve_acts(activation, n_hidden):
         if len(activation) != n_hidden:
             raise ValueError(f"activation: expected {n_hidden} hidden activations, "
                              f"got {len(activation)}")
-        acts = [get_activation(a) for a in activation]
+        acts = [get_activation(a, f"activation[{i}]") for i, a in enumerate(activation)]
     else:
-        acts = [get_activation(activation)] * n_hidden
+        acts = [get_activation(activation, "activation")] * n_hidden
     for a in acts:
         if a[1] is None:
             raise ValueError("activation: a derivative is needed; pass a name or a tuple "
@@ -49,8 +50,7 @@ def _resolve_acts(activation, n_hidden):
 
 
 def _resolve_output(output_activation, loss):
-    if loss not in _LOSSES:
-        raise ValueError(f"loss: expected one of {_LOSSES}, got {loss!r}")
+    _v.check_choice(loss, "loss", _LOSSES)
     if loss == "xent":
         if output_activation not in ("softmax", None):
             raise ValueError("output_activation: loss='xent' uses a softmax output; pass "
@@ -58,7 +58,7 @@ def _resolve_output(output_activation, loss):
         return None
     if output_activation == "softmax":
         raise ValueError("output_activation: 'softmax' requires loss='xent'")
-    out = get_activation(output_activation)
+    out = get_activation(output_activation, "output_activation")
     if out[1] is None:
         raise ValueError("output_activation: a derivative is needed; pass a name or a tuple")
     return out
@@ -123,7 +123,7 @@ def backprop_gradients(weights, x, y, biases=None, activation="tanh",
     biases : list of ndarray, optional
         ``b[k-1]`` of shape ``(n_k,)``; if given, their gradients are returned too.
     activation : str, callable tuple, or list of these
-        Hidden activation(s), see :func:`.microcircuit.get_activation`.
+        Hidden activation(s), see :func:`brian_dendrites.activations.get_activation`.
     output_activation : str or tuple
         Output activation for ``loss='mse'`` (``'softmax'``/None for ``'xent'``).
     loss : {'mse', 'xent'}
@@ -140,20 +140,14 @@ def backprop_gradients(weights, x, y, biases=None, activation="tanh",
     >>> [g.shape for g in backprop_gradients(W, np.zeros(3), np.ones(1))]
     [(2, 3), (1, 2)]
     """
-    if not isinstance(weights, (list, tuple)) or len(weights) == 0:
-        raise ValueError("weights: expected a non-empty list of 2-D arrays")
-    Ws = [_check_array(w, f"weights[{i}]", ndim=2) for i, w in enumerate(weights)]
-    for i in range(1, len(Ws)):
-        if Ws[i].shape[1] != Ws[i - 1].shape[0]:
-            raise ValueError(f"weights[{i}]: expected {Ws[i - 1].shape[0]} columns to match "
-                             f"weights[{i - 1}] with shape {Ws[i - 1].shape}, got {Ws[i].shape}")
-    x = _check_array(x, "x", shape=(Ws[0].shape[1],))
-    y = _check_array(y, "y", shape=(Ws[-1].shape[0],))
+    Ws = _v.check_weight_chain(weights, "weights")
+    x = _v.check_array(x, "x", shape=(Ws[0].shape[1],))
+    y = _v.check_array(y, "y", shape=(Ws[-1].shape[0],))
     bs = None
     if biases is not None:
         if len(biases) != len(Ws):
             raise ValueError(f"biases: expected {len(Ws)} vectors, got {len(biases)}")
-        bs = [_check_array(b, f"biases[{i}]", shape=(w.shape[0],))
+        bs = [_v.check_array(b, f"biases[{i}]", shape=(w.shape[0],))
               for i, (b, w) in enumerate(zip(biases, Ws))]
     acts = _resolve_acts(activation, len(Ws) - 1)
     out_act = _resolve_output(output_activation, loss)
@@ -217,35 +211,28 @@ class MLP:
                  task="regression", optimizer="sgd", lr=0.01, momentum=0.0, betas=(0.9, 0.999),
                  eps=1e-8, feedback="backprop", init_scale=1.0, bias=True, target_low=0.0,
                  target_high=1.0, seed=None):
-        self.layers = _check_layers(layers)
+        self.layers = _v.check_layers(layers)
         L = len(self.layers) - 1
         self.activation = activation
         self.acts = _resolve_acts(activation, L - 1)
         self.output_activation = output_activation
         self.loss = loss
         self.out_act = _resolve_output(output_activation, loss)
-        if task not in ("regression", "classification"):
-            raise ValueError(f"task: expected 'regression' or 'classification', got {task!r}")
-        self.task = task
-        if optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer: expected 'sgd' or 'adam', got {optimizer!r}")
-        self.optimizer = optimizer
-        self.lr = _check_positive(lr, "lr")
-        self.momentum = _check_positive(momentum, "momentum", allow_zero=True)
-        if self.momentum >= 1:
-            raise ValueError(f"momentum: expected a value in [0, 1), got {momentum!r}")
-        if len(betas) != 2 or not all(0 <= bt < 1 for bt in betas):
+        self.task = _v.check_choice(task, "task", ("regression", "classification"))
+        self.optimizer = _v.check_choice(optimizer, "optimizer", ("sgd", "adam"))
+        self.lr = _v.check_positive(lr, "lr")
+        self.momentum = _v.check_real(momentum, "momentum", 0, 1, high_open=True)
+        if isinstance(betas, (str, bytes)) or len(betas) != 2:
             raise ValueError(f"betas: expected two values in [0, 1), got {betas!r}")
-        self.betas = tuple(float(bt) for bt in betas)
-        self.eps = _check_positive(eps, "eps")
-        if feedback not in ("backprop", "fa"):
-            raise ValueError(f"feedback: expected 'backprop' or 'fa', got {feedback!r}")
-        self.feedback = feedback
-        self.init_scale = _check_positive(init_scale, "init_scale", allow_zero=True)
-        self.bias = bool(bias)
-        self.target_low = float(target_low)
-        self.target_high = float(target_high)
-        self.rng = np.random.default_rng(seed)
+        self.betas = tuple(_v.check_real(bt, f"betas[{i}]", 0, 1, high_open=True)
+                           for i, bt in enumerate(betas))
+        self.eps = _v.check_positive(eps, "eps")
+        self.feedback = _v.check_choice(feedback, "feedback", ("backprop", "fa"))
+        self.init_scale = _v.check_nonnegative(init_scale, "init_scale")
+        self.bias = _v.check_bool(bias, "bias")
+        self.target_low = _v.check_real(target_low, "target_low")
+        self.target_high = _v.check_real(target_high, "target_high")
+        self.rng = np.random.default_rng(_v.check_seed(seed))
         n = self.layers
         self.W = [self._init(n[k + 1], n[k]) for k in range(L)]
         self.b = [np.zeros(n[k + 1]) for k in range(L)]
@@ -267,32 +254,25 @@ class MLP:
         if Y.ndim == 1:
             if self.task != "classification":
                 if nL == 1:
-                    return _check_array(Y, name, shape=(n,))[:, None]
+                    return _v.check_array(Y, name, shape=(n,))[:, None]
                 raise ValueError(f"{name}: expected shape ({n}, {nL}) for regression, "
                                  f"got {Y.shape}")
-            if Y.shape != (n,):
-                raise ValueError(f"{name}: expected {n} labels, got shape {Y.shape}")
-            if not np.issubdtype(Y.dtype, np.integer) and not np.all(np.mod(Y, 1) == 0):
-                raise ValueError(f"{name}: 1-D targets must be integer class labels")
-            Y = Y.astype(int)
-            if Y.min() < 0 or Y.max() >= nL:
-                raise ValueError(f"{name}: labels must lie in [0, {nL - 1}], got "
-                                 f"[{Y.min()}, {Y.max()}]")
+            Y = _v.check_labels(Y, name, n_classes=nL, n=n)
             T = np.full((n, nL), self.target_low)
             T[np.arange(n), Y] = self.target_high
             return T
-        return _check_array(Y, name, shape=(n, nL))
+        return _v.check_array(Y, name, shape=(n, nL))
 
     # -- core ----------------------------------------------------------------
     def forward(self, X):
         """Output activations, shape ``(n_samples, nL)`` (softmax for ``'xent'``)."""
-        X = _check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
+        X = _v.check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
         _, h = _forward(self.W, self.b if self.bias else None, X, self.acts, self.out_act)
         return h[-1]
 
     def gradients(self, X, Y):
         """Batch-mean gradients ``(gW, gb)`` of the loss (FA if ``feedback='fa'``)."""
-        X = _check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
+        X = _v.check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
         Y = self._targets(Y, X.shape[0])
         return self._grads(X, Y)[:2]
 
@@ -348,23 +328,17 @@ class MLP:
         -------
         self
         """
-        X = _check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
+        X = _v.check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
         T = self._targets(Y, X.shape[0])
-        epochs = _check_int(epochs, "epochs", minimum=0)
-        batch_size = _check_int(batch_size, "batch_size", minimum=1)
+        epochs = _v.check_int(epochs, "epochs", minimum=0)
+        batch_size = _v.check_int(batch_size, "batch_size", minimum=1)
         if (X_val is None) != (Y_val is None):
             raise ValueError("X_val, Y_val: give both or neither")
         n = X.shape[0]
-        it = range(epochs)
-        if progress:
-            from tqdm.auto import tqdm
-            it = tqdm(it)
-        for _ in it:
+        for _ in maybe_progress(range(epochs), progress):
             t0 = time.perf_counter()
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
             total = 0.0
-            for s in range(0, n, batch_size):
-                idx = order[s:s + batch_size]
+            for idx in epoch_batches(n, batch_size, self.rng, shuffle):
                 gW, gb, lval = self._grads(X[idx], T[idx])
                 self._apply(gW, gb)
                 total += lval * len(idx)
@@ -388,11 +362,11 @@ class MLP:
 
         The MSE is the mean over samples and outputs of ``(y_hat - y)^2``.
         """
-        X = _check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
+        X = _v.check_array(X, "X", ndim=2, shape=(None, self.layers[0]))
         out = self.forward(X)
         if self.task == "classification":
             Y = np.asarray(Y)
-            labels = Y if Y.ndim == 1 else np.argmax(_check_array(Y, "Y", shape=out.shape), 1)
+            labels = Y if Y.ndim == 1 else np.argmax(_v.check_array(Y, "Y", shape=out.shape), 1)
             if labels.shape != (X.shape[0],):
                 raise ValueError(f"Y: expected {X.shape[0]} labels, got shape {labels.shape}")
             return float(np.mean(np.argmax(out, axis=1) != labels))

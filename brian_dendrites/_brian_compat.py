@@ -1,0 +1,215 @@
+"""The one module that touches private Brian2 API.
+
+Brian2 has no ``__all__``: its public API is what ``from brian2 import ...``
+gives and what its user documentation describes. Everything else (names
+from Brian2's submodules, attributes of devices and code objects) can change
+in any release, so every such use of ``brian_dendrites`` goes through this
+module, and this module is tested against the installed Brian2
+(``tests/test_brian_compat.py``). Importing it with a Brian2 outside
+`BRIAN2_TESTED` warns (it does not fail).
+
+Tested versions
+---------------
+``brian2 >= 2.9, < 2.11`` (`BRIAN2_TESTED`): CI runs the test suite with the
+default ``python3`` (3.11), for which pip resolves brian2 2.9.0; 2.10.x (the
+release line for Python >= 3.12) defines every name below in the same
+modules (checked against its source). ``setup.cfg`` bounds
+``install_requires`` to the same range.
+
+Names imported from Brian2 submodules
+-------------------------------------
+Each row is ``module | name | used by``; the test suite checks every row.
+
+=========================================== ============================ =========================
+module                                      name                         used by
+=========================================== ============================ =========================
+brian2.core.variables                       ArrayVariable                engine, dense
+brian2.core.variables                       DynamicArrayVariable         engine
+brian2.devices.device                       reset_device                 engine
+brian2.devices.device                       reinit_devices               tests
+brian2.devices.device                       all_devices                  engine (run environment)
+brian2.units.fundamentalunits               DIMENSIONLESS                sweep
+brian2.codegen.cpp_prefs                    get_compiler_and_args        engine (compile)
+brian2.codegen.generators.cpp_generator     CPPCodeGenerator             dense
+brian2.devices.cpp_standalone.codeobject    CPPStandaloneCodeObject      dense
+brian2.devices.cpp_standalone.device        CPPStandaloneDevice          dense
+brian2.utils.filelock                       FileLock                     engine (compile)
+brian2.utils.stringtools                    get_identifiers              dense
+brian2.utils.stringtools                    word_substitute              spec
+=========================================== ============================ =========================
+
+Private attributes and behaviour relied on
+------------------------------------------
+- ``CPPStandaloneDevice.get_array_filename(var)`` and
+  ``CPPStandaloneDevice.compile_source(directory, compiler, debug, clean)``:
+  wrapped here as `array_filename` and `compile_project` (engine).
+- ``CPPStandaloneDevice.run_environment_variables`` (the per-device
+  environment, e.g. ``DYLD_LIBRARY_PATH`` on macOS): `device_run_environment`
+  (engine).
+- The binary's command line: ``--results_dir DIR`` followed by
+  ``group.var=value`` / ``group.var=file`` arguments (engine).
+- ``CPPStandaloneDevice.main_queue`` entries ``('run_code_object',
+  (codeobj, ...))``, ``Synapses._connect_called``, ``Synapses.summed_updaters``,
+  ``CodeRunner.codeobj_class``, ``StateUpdater.method_choice``,
+  ``CodeObject.templater.derive``, the ``_synaptic_pre``/``_synaptic_post``,
+  ``_source_offset``/``_target_offset`` variables and the
+  ``synapses_create_generator`` loop order (dense; the generated binary checks
+  the order at run time).
+- ``Variable.owner``, ``.read_only``, ``.scalar``, ``.constant``, ``.dim`` and
+  ``.size`` of the variables of groups and monitors (engine).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import brian2
+from brian2.codegen.cpp_prefs import get_compiler_and_args
+from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+from brian2.core.variables import ArrayVariable, DynamicArrayVariable
+from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.devices.device import all_devices, reinit_devices, reset_device
+from brian2.units.fundamentalunits import DIMENSIONLESS
+from brian2.utils.filelock import FileLock
+from brian2.utils.stringtools import get_identifiers, word_substitute
+
+__all__ = [
+    "BRIAN2_TESTED",
+    "brian2_version_tested",
+    "warn_if_untested",
+    "array_filename",
+    "compile_project",
+    "device_run_environment",
+    "ArrayVariable",
+    "DynamicArrayVariable",
+    "reset_device",
+    "reinit_devices",
+    "all_devices",
+    "DIMENSIONLESS",
+    "get_compiler_and_args",
+    "CPPCodeGenerator",
+    "CPPStandaloneCodeObject",
+    "CPPStandaloneDevice",
+    "FileLock",
+    "get_identifiers",
+    "word_substitute",
+]
+
+#: Brian2 versions this module is tested with: ``lower <= version < upper``
+#: (major.minor only; any patch release of them).
+BRIAN2_TESTED = ("2.9", "2.11")
+
+
+def _major_minor(version: str) -> tuple:
+    match = re.match(r"\s*(\d+)\.(\d+)", version)
+    if match is None:
+        raise ValueError(f"version must look like '2.9.0', got {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def brian2_version_tested(version: str | None = None) -> bool:
+    """Whether a Brian2 version lies in the tested range `BRIAN2_TESTED`.
+
+    Parameters
+    ----------
+    version : str, optional
+        A version string such as ``'2.9.0'`` (default: the installed Brian2).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> brian2_version_tested('2.9.0'), brian2_version_tested('2.10.1')
+    (True, True)
+    >>> brian2_version_tested('2.8.0.4'), brian2_version_tested('3.0')
+    (False, False)
+    """
+    if version is None:
+        version = brian2.__version__
+    if not isinstance(version, str):
+        raise TypeError(f"version must be a string like '2.9.0', got {type(version).__name__}")
+    lower, upper = (_major_minor(v) for v in BRIAN2_TESTED)
+    return lower <= _major_minor(version) < upper
+
+
+def warn_if_untested(version: str | None = None) -> bool:
+    """Warn (``RuntimeWarning``) if a Brian2 version is outside `BRIAN2_TESTED`.
+
+    Called once when this module is imported, for the installed Brian2.
+
+    Parameters
+    ----------
+    version : str, optional
+        A version string (default: the installed Brian2).
+
+    Returns
+    -------
+    bool
+        Whether the version is in the tested range.
+    """
+    if version is None:
+        version = brian2.__version__
+    tested = brian2_version_tested(version)
+    if not tested:
+        warnings.warn(
+            f"brian_dendrites is tested with brian2 >= {BRIAN2_TESTED[0]}, < {BRIAN2_TESTED[1]}; "
+            f"brian2 {version} may have changed the private API it relies on "
+            "(see brian_dendrites._brian_compat).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return tested
+
+
+warn_if_untested()
+
+
+def array_filename(device, var) -> str:
+    """File name under ``results/`` in which a standalone binary writes ``var``.
+
+    Parameters
+    ----------
+    device : CPPStandaloneDevice
+        The device the project was built with.
+    var : ArrayVariable
+        A variable of a group or monitor of that project.
+
+    Returns
+    -------
+    str
+    """
+    return device.get_array_filename(var)
+
+
+def compile_project(device, directory) -> None:
+    """Compile a generated standalone project in place (``make``/``nmake``).
+
+    Parameters
+    ----------
+    device : CPPStandaloneDevice
+        The device that generated the project.
+    directory : str or path
+        The project directory (holding ``main.cpp`` and the makefile).
+    """
+    compiler, _ = get_compiler_and_args()
+    device.compile_source(str(directory), compiler, debug=False, clean=False)
+
+
+def device_run_environment() -> dict:
+    """Environment variables Brian2's standalone device adds when it runs a binary.
+
+    On macOS Brian2 extends ``DYLD_LIBRARY_PATH`` with ``sys.prefix/lib`` (for
+    conda); elsewhere this is usually empty. The user-facing preference
+    ``devices.cpp_standalone.run_environment_variables`` is public and read
+    by the engine itself.
+
+    Returns
+    -------
+    dict of str -> str
+    """
+    device = all_devices.get("cpp_standalone")
+    return dict(getattr(device, "run_environment_variables", {}) or {})

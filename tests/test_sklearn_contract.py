@@ -1,0 +1,54 @@
+"""The learners against scikit-learn's estimator checks (scikit-learn is an optional extra).
+
+The default suite runs the checks that need no data of scikit-learn's own
+shapes; the slow suite runs the whole ``check_estimator`` and asserts that
+every applicable check passes. Not applicable by design: checks that fit
+data of arbitrary widths (a circuit's ``layers`` fix its input and output
+sizes), that forbid Quantity-valued parameters (rates and times carry
+units here), or that expect scikit-learn's exact wording for other errors.
+"""
+
+import pytest
+from brian2 import ms
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.utils import estimator_checks as ec  # noqa: E402
+
+from brian_dendrites.learners import (  # noqa: E402
+    DendriticMicrocircuitRegressor,
+    SteadyStateMicrocircuitClassifier,
+)
+
+CHEAP = ["check_estimator_cloneable", "check_estimator_repr", "check_no_attributes_set_in_init",
+         "check_get_params_invariance", "check_set_params",
+         "check_do_not_raise_errors_in_init_or_set_params", "check_estimators_unfitted",
+         "check_requires_y_none", "check_valid_tag_types", "check_mixin_order"]
+#: every check the slow suite requires to pass
+APPLICABLE = CHEAP + ["check_fit1d", "check_fit2d_1sample", "check_supervised_y_no_nan",
+                      "check_estimator_sparse_array", "check_estimator_sparse_matrix",
+                      "check_non_transformer_estimators_n_iter"]
+
+
+def _learners():
+    return [DendriticMicrocircuitRegressor([10, 4, 1], t_pattern=1 * ms, chunk=64, target="numpy",
+                                           progress=False, eta_PP=0.01 / ms),
+            SteadyStateMicrocircuitClassifier([10, 4, 2], chunk=64, target="numpy",
+                                              progress=False)]
+
+
+@pytest.mark.parametrize("learner", _learners(), ids=lambda est: type(est).__name__)
+@pytest.mark.parametrize("check", CHEAP)
+def test_scikit_learn_check(learner, check):
+    getattr(ec, check)(type(learner).__name__, learner)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("learner", _learners(), ids=lambda est: type(est).__name__)
+def test_check_estimator_applicable_checks_pass(learner):
+    results = ec.check_estimator(learner, on_fail=None, on_skip=None)
+    status = {}
+    for r in results:
+        status.setdefault(r["check_name"], set()).add(r["status"])
+    failed = [c for c in APPLICABLE if c in status and status[c] != {"passed"}]
+    assert not failed, failed
+    assert len([c for c in APPLICABLE if c in status]) >= len(APPLICABLE) - 2
