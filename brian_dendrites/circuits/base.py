@@ -62,10 +62,11 @@ def supervised_inputs(n_slots, n_in, n_out, t_slot) -> dict:
 def drive_teacher(group):
     """Read the teacher's roles into an output group once per step (``start`` slot, order -1).
 
-    ``u_tgt = u_target(t, i)`` and ``nudge = nudge_in(t)``: the group needs
-    variables ``u_tgt`` and ``nudge`` (the pyramidal models have them).
+    ``nudge = nudge_in(t)`` and ``u_tgt = u_target(t, i)``: the group needs
+    variables ``u_tgt`` and ``nudge`` (the pyramidal models have them;
+    ``nudge`` may be shared, so it is written first, as Brian2 requires).
     """
-    group.run_regularly("u_tgt = u_target(t, i)\nnudge = nudge_in(t)", when="start", order=-1,
+    group.run_regularly("nudge = nudge_in(t)\nu_tgt = u_target(t, i)", when="start", order=-1,
                         name="teacher")
     return group
 
