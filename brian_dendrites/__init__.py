@@ -44,7 +44,8 @@ _LAZY = {
     "check_synapse_model": "testing",
 }
 
-__all__ = ["__version__", "models", "Simulation", "RunResult", "Session", "sweep", "NetworkSpec", "test", *_LAZY]
+__all__ = ["__version__", "models", "Simulation", "RunResult", "Session", "DivergenceError", "sweep",
+           "SweepInterrupted", "NetworkSpec", "test", *_LAZY]
 
 #: In a source checkout the model library is the top-level ``models/`` folder
 #: (setup.cfg installs it as ``brian_dendrites.models`` with ``package_dir``).
@@ -70,12 +71,12 @@ if (not (Path(__file__).resolve().parent / "models").is_dir()
 
 # The engine registers the Brian preference ``brian_dendrites.cache_dir``:
 # imported eagerly so that the preference exists once the package is imported.
-from .engine import RunResult, Session, Simulation  # noqa: E402
+from .engine import DivergenceError, RunResult, Session, Simulation  # noqa: E402
 
 # ``sweep`` is both a submodule and the function it defines: the function is
 # bound eagerly so that ``brian_dendrites.sweep`` is the function whatever was
 # imported first (``brian_dendrites.sweep`` the module stays in sys.modules).
-from .sweep import NetworkSpec, sweep  # noqa: E402
+from .sweep import NetworkSpec, SweepInterrupted, sweep  # noqa: E402
 
 
 def __getattr__(name):

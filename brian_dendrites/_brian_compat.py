@@ -29,7 +29,8 @@ brian2.devices.device                       reset_device                 engine
 brian2.devices.device                       reinit_devices               tests
 brian2.devices.device                       all_devices                  engine (run environment)
 brian2.units.fundamentalunits               DIMENSIONLESS                sweep
-brian2.codegen.cpp_prefs                    get_compiler_and_args        engine (compile)
+brian2.units.fundamentalunits               get_unit_for_display         sweep (unit names)
+brian2.codegen.cpp_prefs                    get_compiler_and_args        engine (make command)
 brian2.codegen.generators.cpp_generator     CPPCodeGenerator             dense
 brian2.devices.cpp_standalone.codeobject    CPPStandaloneCodeObject      dense
 brian2.devices.cpp_standalone.device        CPPStandaloneDevice          dense
@@ -42,7 +43,11 @@ Private attributes and behaviour relied on
 ------------------------------------------
 - ``CPPStandaloneDevice.get_array_filename(var)`` and
   ``CPPStandaloneDevice.compile_source(directory, compiler, debug, clean)``:
-  wrapped here as `array_filename` and `compile_project` (engine).
+  wrapped here as `array_filename` and `compile_project` (engine; only with
+  MSVC, elsewhere the engine runs `make_command` itself so that it can stop
+  the compilers).
+- The Unix build is ``make_cmd_unix`` plus ``extra_make_args_unix`` run in
+  the project directory (`make_command`, which bounds a bare ``-j``).
 - ``CPPStandaloneDevice.run_environment_variables`` (the per-device
   environment, e.g. ``DYLD_LIBRARY_PATH`` on macOS): `device_run_environment`
   (engine).
@@ -61,7 +66,9 @@ Private attributes and behaviour relied on
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import warnings
 
 import brian2
@@ -71,7 +78,7 @@ from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices, reinit_devices, reset_device
-from brian2.units.fundamentalunits import DIMENSIONLESS
+from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit_for_display
 from brian2.utils.filelock import FileLock
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
@@ -81,6 +88,8 @@ __all__ = [
     "warn_if_untested",
     "array_filename",
     "compile_project",
+    "make_command",
+    "make_jobs",
     "device_run_environment",
     "ArrayVariable",
     "DynamicArrayVariable",
@@ -88,6 +97,7 @@ __all__ = [
     "reinit_devices",
     "all_devices",
     "DIMENSIONLESS",
+    "get_unit_for_display",
     "get_compiler_and_args",
     "CPPCodeGenerator",
     "CPPStandaloneCodeObject",
@@ -197,6 +207,62 @@ def compile_project(device, directory) -> None:
     """
     compiler, _ = get_compiler_and_args()
     device.compile_source(str(directory), compiler, debug=False, clean=False)
+
+
+def make_jobs() -> int:
+    """Number of parallel compiler jobs for a standalone build: the usable cores.
+
+    Returns
+    -------
+    int
+        ``len(os.sched_getaffinity(0))`` where available, else
+        ``os.cpu_count()`` (at least 1).
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def make_command(jobs: int | None = None) -> list | None:
+    """The command Brian2 runs to compile a standalone project, with bounded jobs.
+
+    Brian2 runs ``prefs.devices.cpp_standalone.make_cmd_unix`` followed by
+    ``extra_make_args_unix``, whose default ``['-j']`` starts one compiler
+    per source file at once (about 20 on any machine). A bare ``-j`` (or
+    ``--jobs``) is replaced by ``-j<jobs>``; an explicit ``-jN`` set by the
+    user is kept.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        Maximum number of parallel jobs (default: `make_jobs`).
+
+    Returns
+    -------
+    list of str or None
+        The command (run it in the project directory), or ``None`` when the
+        compiler is MSVC (use `compile_project` there).
+
+    Examples
+    --------
+    >>> from brian2 import prefs
+    >>> cmd = make_command(jobs=2)
+    >>> cmd is None or cmd[-1] == '-j2'  # Brian's default extra args: ['-j']
+    True
+    """
+    if jobs is None:
+        jobs = make_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    compiler, _ = get_compiler_and_args()
+    if compiler == "msvc":
+        return None
+    make_cmd = brian2.prefs["devices.cpp_standalone.make_cmd_unix"]
+    cmd = shlex.split(make_cmd) if isinstance(make_cmd, str) else [str(c) for c in make_cmd]
+    for arg in brian2.prefs["devices.cpp_standalone.extra_make_args_unix"]:
+        cmd.append(f"-j{jobs}" if str(arg) in ("-j", "--jobs") else str(arg))
+    return cmd
 
 
 def device_run_environment() -> dict:

@@ -41,8 +41,8 @@ import numpy as np
 __all__ = [
     "check_int", "check_real", "check_positive", "check_nonnegative", "check_probability",
     "check_bool", "check_seed", "check_choice", "check_layers", "check_array", "check_XY",
-    "check_weight_chain", "check_labels", "check_per_layer", "check_quantity", "check_time",
-    "check_rate", "check_rate_ms", "check_time_ms",
+    "check_weight_chain", "check_labels", "check_numeric", "check_per_layer", "check_quantity",
+    "check_time", "check_rate", "check_rate_ms", "check_time_ms",
 ]
 
 
@@ -183,18 +183,29 @@ def check_bool(value, name) -> bool:
     return bool(value)
 
 
+#: Seeds are below this bound (NumPy's legacy and Brian2's ``seed()`` take 32 bits).
+SEED_BOUND = 2**32
+
+
 def check_seed(seed, name="seed", allow_none=True):
-    """A random seed: a non-negative integer (or None when ``allow_none``).
+    """A random seed: an integer in ``[0, 2**32)`` (or None when ``allow_none``).
 
     Returns
     -------
     int or None
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer (or is None without ``allow_none``).
+    ValueError
+        If it is negative or ``>= 2**32`` (Brian2's ``seed()`` takes 32 bits).
     """
     if seed is None and allow_none:
         return None
     if seed is None:
         raise TypeError(f"{name}: expected a non-negative integer seed, got None")
-    return check_int(seed, name, minimum=0)
+    return check_int(seed, name, minimum=0, maximum=SEED_BOUND - 1)
 
 
 def check_choice(value, name, choices):
@@ -300,6 +311,7 @@ def check_array(a, name, ndim=None, shape=None, allow_nan=False, allow_empty=Fal
         On a wrong ``ndim``/``shape``, an empty array or NaN/inf values.
     """
     _reject_dimensional(a, name)
+    check_numeric(a, name)
     try:
         arr = np.asarray(a, dtype=dtype)
     except (TypeError, ValueError):
@@ -317,6 +329,33 @@ def check_array(a, name, ndim=None, shape=None, allow_nan=False, allow_empty=Fal
     if not allow_nan and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return arr
+
+
+def check_numeric(a, name):
+    """Refuse text (even numeric strings such as ``'1.5'``) and complex numbers in array data.
+
+    NumPy would convert numeric strings silently and drop imaginary parts
+    with only a warning.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` holds strings, bytes or complex numbers.
+    """
+    try:
+        raw = a if isinstance(a, np.ndarray) else np.asarray(a)
+    except (TypeError, ValueError):
+        return  # ragged or unconvertible: the conversion reports it
+    kind = raw.dtype.kind
+    if kind == "O" and raw.size:
+        kinds = {np.asarray(v).dtype.kind for v in raw.ravel()}
+        kind = "U" if kinds & {"U", "S"} else "c" if "c" in kinds else kind
+    if kind in "USV":
+        raise TypeError(f"{name}: expected a numeric array, got text (dtype {raw.dtype}); "
+                        "convert it to numbers first")
+    if kind == "c":
+        raise TypeError(f"{name}: expected real numbers, got complex values (dtype "
+                        f"{raw.dtype}); pass the real part or the magnitude explicitly")
 
 
 def check_XY(X, Y, n_in=None, n_out=None, names=("X", "Y")):

@@ -17,7 +17,10 @@ Points run serially, in local worker processes (``n_jobs``) or on a
 ``Simulation`` per shape and reuses it for all the points it receives; runs
 never share a results directory and never run in threads of one process.
 A point that fails (bad value, failed run, failing ``measure``) is reported
-in the ``error`` column; the other points are unaffected.
+in the ``error`` column; the other points are unaffected. Ctrl-C stops a
+sweep within about a second and raises :class:`SweepInterrupted`, which
+carries the table of the points finished so far; local worker processes end
+with the sweep, and also when its process is killed.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import signal
 import threading
 import time
 from pathlib import Path
@@ -42,10 +46,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["NetworkSpec", "sweep", "expand_grid"]
+__all__ = ["NetworkSpec", "SweepInterrupted", "sweep", "expand_grid"]
 
 #: Columns every sweep table has besides the parameters and measurements.
 RESERVED_COLUMNS = ("error", "elapsed", "binary_time", "worker")
+
+#: ``error`` of the points an interrupted sweep did not finish.
+INTERRUPTED = "interrupted"
 
 #: Simulations kept per worker process (most recently used shapes).
 _MAX_CACHED_SIMULATIONS = 16
@@ -87,6 +94,42 @@ class NetworkSpec:
     name: str | None = None
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a :func:`sweep`; ``partial`` is the table so far.
+
+    A subclass of :class:`KeyboardInterrupt`: uncaught, it stops a script as
+    Ctrl-C always does. In an interactive session the last one is
+    ``sys.last_value``.
+
+    Parameters
+    ----------
+    partial : pandas.DataFrame
+        The table :func:`sweep` would have returned, one row per point in
+        input order: finished points with their results (including their own
+        errors), the others with ``error == 'interrupted'`` and NaN results;
+        ``partial.attrs['interrupted']`` is True. ``partial`` (or its
+        unfinished rows) can be passed back to :func:`sweep` as ``params``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> exc = SweepInterrupted(pd.DataFrame({'g.x': [1.0, 2.0], 'error': [None, 'interrupted']}))
+    >>> isinstance(exc, KeyboardInterrupt), len(exc.partial)
+    (True, 2)
+    >>> str(exc).split(';')[0]
+    'sweep interrupted: 1 of 2 points finished'
+    """
+
+    def __init__(self, partial):
+        self.partial = partial
+        done = int((partial["error"] != INTERRUPTED).sum())
+        super().__init__(
+            f"sweep interrupted: {done} of {len(partial)} points finished; the table is in "
+            f"exc.partial (unfinished points have error {INTERRUPTED!r}; pass "
+            f"exc.partial[exc.partial['error'] == {INTERRUPTED!r}] to sweep() to run them)"
+        )
+
+
 # ----------------------------------------------------------------- inputs
 def _is_run_key(key: str) -> bool:
     return "." in key
@@ -100,7 +143,10 @@ def expand_grid(params) -> list:
     params : dict of str -> list, or list of dict, or pandas.DataFrame
         A dict of lists is expanded to its Cartesian product (the last key
         varies fastest); a list of dicts (or the rows of a DataFrame) is taken
-        as the points themselves.
+        as the points themselves. A table returned by :func:`sweep` (or rows
+        of it) gives back its points: only its parameter columns
+        (``df.attrs['params']``) are used, and the columns listed in
+        ``df.attrs['units']`` become Quantities in those units again.
 
     Returns
     -------
@@ -114,7 +160,7 @@ def expand_grid(params) -> list:
     2
     """
     if isinstance(params, pd.DataFrame):
-        params = params.to_dict("records")
+        params = _points_from_table(params)
     if isinstance(params, Mapping):
         if not params:
             raise ValueError("params is empty: give at least one parameter with a list of values")
@@ -123,8 +169,10 @@ def expand_grid(params) -> list:
         for key in keys:
             _check_key(key, "params")
             vals = params[key]
+            # (no np.ndim(vals): a list of arrays of different lengths is fine, its
+            # wrong-size values fail per point)
             if isinstance(vals, (str, bytes, Mapping)) or not isinstance(vals, (Sequence, np.ndarray)) \
-                    or np.ndim(vals) == 0:
+                    or (isinstance(vals, np.ndarray) and vals.ndim == 0):
                 raise TypeError(
                     f"params[{key!r}] must be a list of values (one per point), got "
                     f"{type(vals).__name__} {vals!r}; wrap a single value in a list: [{vals!r}]"
@@ -161,6 +209,80 @@ def expand_grid(params) -> list:
         "params must be a dict of lists (a grid), a list of dicts (points) or a pandas "
         f"DataFrame, got {type(params).__name__}"
     )
+
+
+def _points_from_table(table: pd.DataFrame) -> list:
+    """The points of a DataFrame; a sweep's own table gives back its parameters."""
+    if "params" in table.attrs:
+        columns = [c for c in table.attrs["params"] if c in table.columns]
+        if not columns:
+            raise ValueError(
+                f"params: the DataFrame has none of its parameter columns "
+                f"(df.attrs['params'] = {table.attrs['params']!r}); its columns: {list(table.columns)}"
+            )
+    else:
+        own = [c for c in RESERVED_COLUMNS if c in table.columns]
+        if own:
+            raise ValueError(
+                f"params: the DataFrame has a sweep's result columns {own} but no df.attrs['params'] "
+                "(lost, e.g. through a CSV file), so its parameter columns are unknown: select them, "
+                "e.g. params=df[['N', 'pyr.g_A']], and set df.attrs['units'] for values in SI units"
+            )
+        columns = list(table.columns)
+    points = table[columns].to_dict("records")
+    units = table.attrs.get("units") or {}
+    for key in columns:
+        if key not in units:
+            continue
+        from brian2 import Quantity
+
+        dim = _parse_unit(units[key])
+        if dim is None:
+            raise ValueError(f"params: df.attrs['units'][{key!r}] = {units[key]!r} is not a unit "
+                             "(write e.g. 'Hz', 'V', 'second' or '1')")
+        for i, point in enumerate(points):
+            try:
+                point[key] = Quantity(np.asarray(point[key], dtype=float), dim=dim)
+            except (TypeError, ValueError):
+                raise ValueError(f"params: row {i} of column {key!r} is not a number in "
+                                 f"{units[key]}: {point[key]!r}") from None
+    return points
+
+
+#: Labels of the SI base units in a Dimension's text ('m^-2 kg^-1 s^3 A^2').
+_BASE_LABELS = ("m", "kg", "s", "A", "K", "mol", "cd")
+
+
+def _parse_unit(text):
+    """The Dimension of a unit name that :func:`_unit_name` writes, or None."""
+    from brian2 import DEFAULT_UNITS, get_or_create_dimension
+
+    from ._brian_compat import DIMENSIONLESS
+
+    text = str(text).strip()
+    if text == "1":
+        return DIMENSIONLESS
+    for unit in DEFAULT_UNITS.values():
+        if float(unit) == 1.0 and text in (str(unit), repr(unit)):
+            return unit.dim
+    exponents = {}
+    for part in text.split():
+        label, _, exp = part.partition("^")
+        if label not in _BASE_LABELS or label in exponents:
+            return None
+        try:
+            exponents[label] = float(exp or 1)
+        except ValueError:
+            return None
+    return get_or_create_dimension(**exponents) if exponents else None
+
+
+def _unit_name(dim) -> str:
+    """Name of the unscaled unit of ``dim`` ('Hz', 'V', '1'), readable by :func:`_parse_unit`."""
+    from ._brian_compat import get_unit_for_display
+
+    name = get_unit_for_display(dim)
+    return name if _parse_unit(name) == dim else str(dim)
 
 
 def _check_key(key, where):
@@ -348,14 +470,35 @@ def _run_point(job: dict, values: dict, cache: dict | None = None) -> dict:
         else:
             with _LOCK:
                 result = sim.run(values, read=job["read"])
+                if _stopped_by_brian2():
+                    raise _RunStopped()
         measured = _apply_measure(job["measure"], result)
         row["elapsed"] = time.perf_counter() - t0
         row["binary_time"] = result.wall_time
         row["measured"] = measured
+    except _RunStopped:
+        row["error"] = INTERRUPTED
+        row["stopped"] = True
     except Exception as exc:
         row["error"] = _format_error(exc)
     row["build"] = build
     return row
+
+
+class _RunStopped(Exception):
+    """brian2's SIGINT handler ended a runtime run early: its results are incomplete."""
+
+
+def _stopped_by_brian2() -> bool:
+    """Whether Ctrl-C cut the last runtime ``Network.run`` short.
+
+    brian2's SIGINT handler does not raise during ``Network.run``: it ends
+    the run after the current time step (``Network._globally_stopped``,
+    reset when a run starts), and the run returns as if complete.
+    """
+    from brian2 import Network
+
+    return bool(getattr(Network, "_globally_stopped", False))
 
 
 def _apply_measure(measure, result) -> dict:
@@ -379,6 +522,143 @@ def _ensure_brian2():
     return brian2.__version__
 
 
+# ------------------------------------------- lifetime of worker processes
+#: Seconds between a pool worker's checks that the sweep's process is alive.
+_PARENT_POLL = 0.2
+#: Seconds pool workers get to end after SIGTERM before they and their
+#: children (standalone binaries, make, compilers) get SIGKILL.
+_TERMINATE_GRACE = 1.0
+_SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)
+#: True while a pool worker runs a task (SIGTERM then unwinds it: finally blocks run).
+_IN_TASK = False
+
+
+class _WorkerTerminated(BaseException):
+    """SIGTERM in a pool worker's task (not an Exception: no row catches it)."""
+
+
+def _init_worker(parent_pid):
+    """Pool worker set-up: ignore Ctrl-C, end on SIGTERM or when the sweep's process dies."""
+    import brian2  # noqa: F401  (first: importing brian2 installs its own SIGINT handler)
+
+    # Ctrl-C reaches the whole process group; the main process ends the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="sweep-parent-watch",
+                     daemon=True).start()
+
+
+def _on_sigterm(signum, frame):
+    _signal_pids(_descendants([os.getpid()]), _SIGKILL)  # a running binary, make, compilers
+    if _IN_TASK:
+        raise _WorkerTerminated()
+    os._exit(128 + signum)
+
+
+def _watch_parent(parent_pid):
+    """End this worker (and its children) once the sweep's process is gone, even after SIGKILL."""
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL)
+    _signal_pids(_descendants([os.getpid()]), _SIGKILL)
+    os.kill(os.getpid(), signal.SIGTERM)  # unwinds the task in the main thread
+    time.sleep(2 * _TERMINATE_GRACE)
+    os._exit(1)
+
+
+def _pool_task(fn, *args):
+    """Run ``fn(*args)`` in a pool worker; SIGTERM ends the process after ``finally`` blocks."""
+    global _IN_TASK
+    _IN_TASK = True
+    try:
+        return fn(*args)
+    except _WorkerTerminated:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _IN_TASK = False
+
+
+def _children_map() -> dict:
+    """``parent pid -> [child pids]`` of all processes (Linux /proc, else psutil, else empty)."""
+    children = collections.defaultdict(list)
+    if os.path.isdir("/proc/self"):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # after the command name (which may hold spaces and parentheses): state, ppid, ...
+            fields = stat[stat.rfind(b")") + 2:].split()
+            children[int(fields[1])].append(int(entry.name))
+        return children
+    try:
+        import psutil
+    except ImportError:
+        return children
+    for proc in psutil.process_iter(["ppid"]):
+        children[proc.info["ppid"]].append(proc.pid)
+    return children
+
+
+def _descendants(pids) -> list:
+    children = _children_map()
+    out: list = []
+    todo = list(pids)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in out:
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _alive(pid) -> bool:
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        return stat[stat.rfind(b")") + 2:][:1] != b"Z"  # a zombie has ended
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _signal_pids(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _end_processes(pids, grace=_TERMINATE_GRACE):
+    """SIGTERM ``pids`` (pool workers end their children and exit), then SIGKILL what is left."""
+    tree = _descendants(pids)
+    _signal_pids(pids, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    _signal_pids([pid for pid in [*pids, *tree, *_descendants(pids)] if _alive(pid)], _SIGKILL)
+
+
+def _pool_processes(pool) -> list:
+    """The worker processes of a ProcessPoolExecutor.
+
+    Private API (``pool._processes``): the executor has no public way to end
+    its workers before Python 3.14 (``terminate_workers``), nor to find their
+    children.
+    """
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 # ---------------------------------------------------------- executors
 class _Serial:
     """Runs tasks in this process, immediately (one Simulation per shape per call)."""
@@ -388,21 +668,30 @@ class _Serial:
 
     def map_unordered(self, fn, items):
         for i, args in items:
-            yield i, fn(*args, cache=self.cache)
+            out = fn(*args, cache=self.cache)
+            if out.pop("stopped", False):  # Ctrl-C during a runtime run (see _stopped_by_brian2)
+                raise KeyboardInterrupt
+            yield i, out
 
-    def close(self):
+    def close(self, abort=False):
         self.cache.clear()
 
 
 class _Pool:
-    """Local worker processes (spawn), each with its own Simulation cache."""
+    """Local worker processes (spawn), each with its own Simulation cache.
+
+    Workers ignore SIGINT (the main process ends them on Ctrl-C), end their
+    children and exit on SIGTERM, and exit within ``_PARENT_POLL`` seconds
+    when the main process is gone (also after SIGKILL).
+    """
 
     def __init__(self, n_jobs):
         ctx = multiprocessing.get_context("spawn")
-        self.pool = concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),))
 
     def map_unordered(self, fn, items):
-        futures = {self.pool.submit(fn, *args): i for i, args in items}
+        futures = {self.pool.submit(_pool_task, fn, *args): i for i, args in items}
         for fut in concurrent.futures.as_completed(futures):
             i = futures[fut]
             try:
@@ -410,8 +699,14 @@ class _Pool:
             except Exception as exc:  # worker died (e.g. BrokenProcessPool)
                 yield i, _infrastructure_error(fn, exc)
 
-    def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abort=False):
+        """Wait for the workers to exit, or (``abort``) end them and their children now."""
+        if not abort:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        pids = [proc.pid for proc in _pool_processes(self.pool)]
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        _end_processes(pids)
 
 
 class _Dask:
@@ -445,7 +740,7 @@ class _Dask:
             fut.release()
             yield i, result
 
-    def close(self):
+    def close(self, abort=False):
         # interrupted (Ctrl-C, an error in the main process): drop queued points
         unfinished = [f for f in self.pending if not f.done()]
         if unfinished:
@@ -458,6 +753,95 @@ def _infrastructure_error(fn, exc):
     if fn is _describe:
         return dict(error=msg)
     return {"error": msg, "elapsed": np.nan, "binary_time": np.nan, "worker": None, "build": None}
+
+
+# --------------------------------------------------------------- table
+def _check_names(described, run_keys, read) -> list:
+    """Raise for run parameters or ``read`` names a built shape lacks; return the build records."""
+    builds = []
+    for st, info in described.items():
+        if info.get("error"):
+            continue
+        if info.get("build"):
+            builds.append(info["build"])
+        where = f" (shape {dict(st)})" if st else ""
+        for key in run_keys:
+            if key not in info["settable"]:
+                if key in info["variables"]:
+                    raise ValueError(f"params: {key!r} is read-only{where}; it cannot be set per run")
+                close = difflib.get_close_matches(key, info["settable"], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise KeyError(f"params: the network has no variable {key!r}{where}.{hint}")
+        for key in read or ():
+            if key not in info["variables"]:
+                close = difflib.get_close_matches(key, info["variables"], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise KeyError(f"read: the network has no variable {key!r}{where}.{hint}")
+    return builds
+
+
+def _parameter_cells(points, keys, rows):
+    """Parameter values for the table (Quantities as SI floats) and each column's unit.
+
+    One unit per column: that of the values whose points ran (the network
+    checked their units), else the most common one. A value in another unit
+    (its point failed: wrong units) is shown as NaN.
+    """
+    from brian2 import Quantity
+
+    from ._brian_compat import DIMENSIONLESS
+
+    ran = [row is not None and row.get("error") is None for row in rows]
+    cells = [dict(point) for point in points]
+    units = {}
+    for key in keys:
+        if not any(isinstance(point[key], Quantity) for point in points):
+            continue
+        dims = [p[key].dim if isinstance(p[key], Quantity) else DIMENSIONLESS for p in points]
+        checked = [d for d, ok in zip(dims, ran) if ok]
+        dim = checked[0] if checked else collections.Counter(dims).most_common(1)[0][0]
+        units[key] = _unit_name(dim)
+        for cell, d in zip(cells, dims):
+            val = cell[key]
+            if d != dim:
+                cell[key] = np.nan
+            elif isinstance(val, Quantity):
+                cell[key] = float(val) if np.ndim(val) == 0 else np.asarray(val, dtype=float)
+    return cells, units
+
+
+def _table(points, keys, rows, builds, measure, read) -> pd.DataFrame:
+    """The sweep's DataFrame: one row per point in input order (None rows: unfinished)."""
+    cells, units = _parameter_cells(points, keys, rows)
+    # the measured columns a string measure gives, even if every point fails
+    measured_cols = dict.fromkeys(
+        [f"{k} ({measure})" if k in keys else k for k in read] if isinstance(measure, str) else [])
+    records = []
+    for rec, row in zip(cells, rows):
+        if row is None:
+            row = {"error": INTERRUPTED, "elapsed": np.nan, "binary_time": np.nan, "worker": None}
+        measured = row.pop("measured", None) or {}
+        if row.get("build"):
+            builds.append(row["build"])
+        row.pop("build", None)
+        row.pop("stopped", None)
+        if isinstance(measure, str):  # a variable both set and read: keep both columns
+            measured = {(f"{k} ({measure})" if k in rec else k): v for k, v in measured.items()}
+        clash = [k for k in measured if k in rec or k in RESERVED_COLUMNS]
+        if clash and row["error"] is None:
+            row["error"] = f"ValueError: measure returned column names used by parameters or the sweep: {clash}"
+            measured = {}
+        for k in measured:
+            measured_cols.setdefault(k, None)
+        rec.update(measured)
+        rec.update(row)
+        records.append(rec)
+    columns = keys + list(measured_cols) + list(RESERVED_COLUMNS)
+    df = pd.DataFrame.from_records(records, columns=columns)
+    df.attrs["params"] = list(keys)
+    df.attrs["units"] = units
+    df.attrs["builds"] = builds
+    return df
 
 
 # --------------------------------------------------------------- sweep
@@ -489,6 +873,8 @@ def sweep(
         combination); keys ``'group.var'`` / ``'timedarray.values'`` are
         *run* values (Quantities, numbers or arrays, as for
         :meth:`Simulation.run <brian_dendrites.engine.Simulation.run>`).
+        A table returned by ``sweep`` (or some of its rows) runs its points
+        again: its parameter columns are used, with their units.
     measure : {'mean', 'final'} or callable
         How a run becomes result columns: ``'mean'`` (default) gives the mean
         of each ``read`` variable's final values (SI units), ``'final'`` the
@@ -509,7 +895,9 @@ def sweep(
         directory.
     n_jobs : int
         Local worker processes (``-1``: one per CPU); ``1`` runs in this
-        process. Points never run in threads.
+        process. Points never run in threads. The workers end with the
+        sweep: on Ctrl-C, on an error, and within a second when this process
+        is killed (SIGTERM, SIGKILL); each ends its running binary first.
     client : dask.distributed.Client, optional
         Run the points on this cluster instead (exclusive with ``n_jobs``).
         brian2 is imported on every worker's main thread before any task.
@@ -524,12 +912,22 @@ def sweep(
         ``'ExceptionType: message'`` for a failed point, whose measured
         columns are NaN), ``elapsed`` (seconds for the run and the measure,
         on the worker), ``binary_time`` (seconds the run itself took) and
-        ``worker``. ``df.attrs['builds']`` lists every Simulation built (shape,
-        build_time, project_dir, worker); ``df.attrs['units']`` maps
-        Quantity-valued columns to their SI unit.
+        ``worker``. With ``measure='mean'``/``'final'`` the measured columns
+        exist even when every point fails. ``df.attrs['builds']`` lists every
+        Simulation built (shape, build_time, project_dir, worker);
+        ``df.attrs['units']`` maps Quantity-valued columns to their SI unit
+        (one per column: a value in other units, whose point fails, is NaN);
+        ``df.attrs['params']`` names the parameter columns;
+        ``df.attrs['interrupted']`` is False.
 
     Raises
     ------
+    SweepInterrupted
+        Ctrl-C (SIGINT, a ``KeyboardInterrupt``) during the sweep. Queued
+        points are dropped, local workers and their binaries are ended (dask
+        tasks cancelled) within about a second, and the exception's
+        ``partial`` is the table so far: finished points with their results,
+        the others with ``error == 'interrupted'``.
     TypeError, ValueError
         Malformed ``params``, non-callable or non-picklable factory/measure,
         shape parameters the factory does not take, bad ``n_jobs``/``read``.
@@ -554,9 +952,6 @@ def sweep(
     >>> bool(df['g.v'][0] > df['g.v'][1])
     True
     """
-    from brian2 import Quantity, get_unit
-
-    from ._brian_compat import DIMENSIONLESS
     from .engine import TARGETS
 
     t_start = time.perf_counter()
@@ -624,30 +1019,13 @@ def sweep(
 
     from tqdm.auto import tqdm
 
-    rows: list = [None] * len(points)
+    rows: list = [None] * len(points)  # None: not finished
     builds: list = []
     try:
         # 1. one build per shape (in parallel across shapes), then check names once per shape
         described = dict(executor.map_unordered(
             _describe, [(st, (job,)) for st, job in jobs.items()]))
-        for st, info in described.items():
-            if info.get("error"):
-                continue
-            if info.get("build"):
-                builds.append(info["build"])
-            where = f" (shape {dict(st)})" if st else ""
-            for key in run_keys:
-                if key not in info["settable"]:
-                    if key in info["variables"]:
-                        raise ValueError(f"params: {key!r} is read-only{where}; it cannot be set per run")
-                    close = difflib.get_close_matches(key, info["settable"], n=1)
-                    hint = f" Did you mean {close[0]!r}?" if close else ""
-                    raise KeyError(f"params: the network has no variable {key!r}{where}.{hint}")
-            for key in read or ():
-                if key not in info["variables"]:
-                    close = difflib.get_close_matches(key, info["variables"], n=1)
-                    hint = f" Did you mean {close[0]!r}?" if close else ""
-                    raise KeyError(f"read: the network has no variable {key!r}{where}.{hint}")
+        builds += _check_names(described, run_keys, read)
 
         # 2. every point: one run of its shape's Simulation
         todo = []
@@ -663,39 +1041,20 @@ def sweep(
             for i, row in executor.map_unordered(_run_point, todo):
                 rows[i] = row
                 bar.update(1)
-    finally:
+    except KeyboardInterrupt:
+        executor.close(abort=True)
+        interrupted = True
+    except BaseException:
+        executor.close(abort=True)
+        raise
+    else:
         executor.close()
+        interrupted = False
 
     # 3. the table
-    units = {}
-    records = []
-    measured_cols: dict = {}
-    for point, row in zip(points, rows):
-        rec = {}
-        for key, val in point.items():
-            if isinstance(val, Quantity):
-                dim = val.dim
-                units[key] = "1" if dim is DIMENSIONLESS else str(get_unit(dim))
-                val = float(val) if np.ndim(val) == 0 else np.asarray(val, dtype=float)
-            rec[key] = val
-        measured = row.pop("measured", None) or {}
-        if row.get("build"):
-            builds.append(row["build"])
-        row.pop("build", None)
-        if isinstance(measure, str):  # a variable both set and read: keep both columns
-            measured = {(f"{k} ({measure})" if k in rec else k): v for k, v in measured.items()}
-        clash = [k for k in measured if k in rec or k in RESERVED_COLUMNS]
-        if clash and row["error"] is None:
-            row["error"] = f"ValueError: measure returned column names used by parameters or the sweep: {clash}"
-            measured = {}
-        for k in measured:
-            measured_cols.setdefault(k, None)
-        rec.update(measured)
-        rec.update(row)
-        records.append(rec)
-    columns = keys + list(measured_cols) + list(RESERVED_COLUMNS)
-    df = pd.DataFrame.from_records(records, columns=columns)
-    df.attrs["units"] = units
-    df.attrs["builds"] = builds
+    df = _table(points, keys, rows, builds, measure, read)
+    df.attrs["interrupted"] = interrupted
     df.attrs["total_time"] = time.perf_counter() - t_start
+    if interrupted:
+        raise SweepInterrupted(df)
     return df

@@ -141,7 +141,7 @@ def test_cache_dir_preference_and_environment(run_prefs, monkeypatch, tmp_path):
     monkeypatch.setenv("BRIAN_DENDRITES_CACHE", str(tmp_path / "env"))
     assert default_cache_dir() == tmp_path / "env"
     monkeypatch.delenv("BRIAN_DENDRITES_CACHE")
-    assert default_cache_dir() == Path.home() / ".cache" / "brian_dendrites"
+    assert default_cache_dir() == (Path.home() / ".cache" / "brian_dendrites").resolve()
     monkeypatch.setenv("BRIAN_DENDRITES_CACHE", str(tmp_path / "env"))
     run_prefs.brian_dendrites.cache_dir = str(tmp_path / "pref")  # the preference wins
     assert default_cache_dir() == tmp_path / "pref"

@@ -16,6 +16,8 @@ STABLE = {
     "Simulation": "brian_dendrites.engine.simulation",
     "RunResult": "brian_dendrites.engine.simulation",
     "Session": "brian_dendrites.engine.session",
+    "DivergenceError": "brian_dendrites.engine.session",
+    "SweepInterrupted": "brian_dendrites.sweep",
     "sweep": "brian_dendrites.sweep",
     "NetworkSpec": "brian_dendrites.sweep",
     "Circuit": "brian_dendrites.circuits.base",

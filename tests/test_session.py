@@ -116,3 +116,22 @@ def test_divergence_raises_and_keeps_the_last_finite_state():
         s.run({"x": 100 * X, "target": 100 * Y, "nudge": np.ones(2)})
     for k, v in before.items():
         np.testing.assert_array_equal(s.state[k], v)
+
+
+def test_integer_variables_refuse_fractions_and_runs_take_a_seed():
+    from brian2 import NeuronGroup
+
+    def build():
+        c = dendritic_microcircuit(LAYERS, n_patterns=1, t_pattern=5 * ms)
+        objects = {**c.objects, "cnt": NeuronGroup(1, "n : integer (constant)", name="cnt")}
+        return Circuit(objects, c.inputs, c.readout, c.weights, c.n_slots, c.t_slot)
+
+    s = Session(build, target="numpy", name="sess_int")
+    assert s.run(values={"cnt.n": 2.0}, read=["cnt.n"], carry=False)["cnt.n"][0] == 2
+    with pytest.raises(ValueError, match=r"values\['cnt.n'\]: .*integer.*1.7"):
+        s.run(values={"cnt.n": 1.7})
+    noisy = {"pyr1.sigma": 0.5 / ms ** 0.5, "pyr2.sigma": 0.5 / ms ** 0.5}
+    out = [s.outputs(s.run({"x": np.ones((1, 3))}, values=noisy, carry=False, seed=seed))
+           for seed in (1, 1, 2)]
+    np.testing.assert_array_equal(out[0], out[1])
+    assert np.abs(out[0] - out[2]).max() > 1e-6

@@ -304,3 +304,89 @@ def test_dask_workers_without_preload_and_with_threads():
     local = sweep(tiny_network, grid, read=READ, target="numpy", progress=False)
     assert df["error"].isna().all(), df["error"].dropna().tolist()
     pd.testing.assert_frame_equal(df[["pyr.g_A", "pyr.u", "syn.w"]], local[["pyr.g_A", "pyr.u", "syn.w"]])
+
+
+# ------------------------------------------------------ reliability (issue 15)
+def test_a_sweep_whose_points_all_fail_still_has_its_measured_columns():
+    df = sweep(tiny_network, {"pyr.g_A": [-1 / ms, -2 / ms]}, read=READ, target="numpy", progress=False)
+    assert list(df.columns) == ["pyr.g_A", "pyr.u", "syn.w", "error", "elapsed", "binary_time", "worker"]
+    assert df["pyr.u"].isna().all() and df["error"].str.contains("must be >= 0").all()
+    both = sweep(tiny_network, {"pyr.g_A": [-1 / ms]}, read=["pyr.u", "pyr.g_A"], measure="final",
+                 target="numpy", progress=False)
+    assert list(both.columns[:3]) == ["pyr.g_A", "pyr.u", "pyr.g_A (final)"]
+    assert both["pyr.g_A (final)"].isna().all()
+
+
+def test_one_unit_per_column_values_in_other_units_are_nan():
+    df = sweep(tiny_network, {"pyr.g_A": [0.2 / ms, 0.2 * ms, 0.6 / ms]}, read=READ, target="numpy",
+               progress=False)
+    assert df.attrs["units"] == {"pyr.g_A": "Hz"}  # the unit of the points that ran, not the last one's
+    assert df["pyr.g_A"][0] == 200.0 and df["pyr.g_A"][2] == 600.0
+    assert np.isnan(df["pyr.g_A"][1]) and "DimensionMismatchError" in df["error"][1]
+    assert df["error"].isna().tolist() == [True, False, True]
+
+
+def test_arrays_of_different_lengths_fail_per_row():
+    df = sweep(tiny_network, {"syn.w": [np.full(4, 0.1), np.full(3, 0.1), np.full(4, 0.2)]}, read=READ,
+               target="numpy", progress=False)
+    assert df["error"].isna().tolist() == [True, False, True]
+    assert "must be a scalar or have 4 elements" in df["error"][1]
+    assert [len(w) for w in df["syn.w"]] == [4, 3, 4]
+
+
+def test_a_sweeps_table_can_be_fed_back_as_params():
+    grid = {"N": [2, 3], "pyr.g_A": [0.2 / ms, 0.6 / ms]}
+    df = sweep(tiny_network, grid, read=READ, target="numpy", progress=False)
+    again = sweep(tiny_network, df, read=READ, target="numpy", progress=False)
+    assert again["error"].isna().all(), again["error"].tolist()
+    assert df.attrs["params"] == ["N", "pyr.g_A"]
+    pd.testing.assert_frame_equal(again[COMPARED], df[COMPARED])
+    assert again.attrs["units"] == df.attrs["units"]
+    some = sweep(tiny_network, df[df["N"] == 3], read=READ, target="numpy", progress=False)
+    pd.testing.assert_frame_equal(some[COMPARED], df[df["N"] == 3][COMPARED].reset_index(drop=True))
+    # without its attrs (e.g. read back from CSV) the result columns are not taken for parameters
+    plain = pd.DataFrame(df.to_dict("list"))
+    with pytest.raises(ValueError, match=r"result columns \['error'.*no df.attrs\['params'\]"):
+        sweep(tiny_network, plain, read=READ, target="numpy", progress=False)
+    # ... and SI floats with df.attrs['units'] are read in those units
+    params = plain[["N", "pyr.g_A"]]
+    params.attrs["units"] = {"pyr.g_A": "Hz"}
+    pd.testing.assert_frame_equal(sweep(tiny_network, params, read=READ, target="numpy",
+                                        progress=False)[COMPARED], df[COMPARED])
+
+
+def test_unit_names_read_back():
+    from brian2 import amp, metre, siemens, volt
+
+    from brian_dendrites.sweep import _parse_unit, _unit_name
+
+    for unit in [Hz, volt, siemens / metre**2, amp * metre**3, ms / ms]:
+        assert _parse_unit(_unit_name(unit.dim)) == unit.dim, _unit_name(unit.dim)
+    assert _unit_name(Hz.dim) == "Hz" and _unit_name(volt.dim) == "V"
+    assert _parse_unit("parsec") is None
+
+
+def interrupt_at_second_point(result):
+    """A measure that presses Ctrl-C during the second point."""
+    interrupt_at_second_point.calls += 1
+    if interrupt_at_second_point.calls == 2:
+        raise KeyboardInterrupt
+    return {"u": float(result["pyr.u"].mean())}
+
+
+def test_interrupted_sweep_raises_with_the_finished_points():
+    from brian_dendrites.sweep import SweepInterrupted
+
+    interrupt_at_second_point.calls = 0
+    grid = {"pyr.g_A": [0.2 / ms, 0.4 / ms, 0.6 / ms]}
+    with pytest.raises(SweepInterrupted, match="1 of 3 points finished") as info:
+        sweep(tiny_network, grid, measure=interrupt_at_second_point, target="numpy", progress=False)
+    part = info.value.partial
+    assert isinstance(info.value, KeyboardInterrupt) and part.attrs["interrupted"]
+    assert part["error"].fillna("ok").tolist() == ["ok", "interrupted", "interrupted"]
+    assert part["u"].notna().tolist() == [True, False, False]
+    assert part.attrs["units"] == {"pyr.g_A": "Hz"} and list(part["pyr.g_A"]) == [200.0, 400.0, 600.0]
+    # the unfinished points run again from the table
+    rest = sweep(tiny_network, part[part["error"] == "interrupted"], read=READ, target="numpy", progress=False)
+    assert list(rest["pyr.g_A"]) == [400.0, 600.0] and rest["error"].isna().all()
+    assert not rest.attrs["interrupted"]

@@ -62,6 +62,9 @@ def test_check_bool_and_seed():
         v.check_seed(1.5)
     with pytest.raises(ValueError, match="seed"):
         v.check_seed(-1)
+    assert v.check_seed(2**32 - 1) == 2**32 - 1
+    with pytest.raises(ValueError, match=r"seed: expected an integer in \[0, 4294967295\]"):
+        v.check_seed(2**32)  # Brian2's seed() takes 32 bits: refused here, not at the first run
 
 
 def test_check_choice_suggests_and_types():
@@ -102,6 +105,13 @@ def test_check_array_and_data():
         v.check_array([[1, 2], [3]], "X")  # ragged
     with pytest.raises(DimensionMismatchError, match="X"):
         v.check_array(np.ones(3) * mV, "X")
+    for text in (["1.5", "2"], np.array([1, "a"], dtype=object), [b"1"]):
+        with pytest.raises(TypeError, match="X: expected a numeric array, got text"):
+            v.check_array(text, "X")  # NumPy would convert numeric strings silently
+    for cplx in (np.ones(2) + 1j, [1, 2j], np.array([1, 1j], dtype=object)):
+        with pytest.raises(TypeError, match="X: expected real numbers, got complex"):
+            v.check_array(cplx, "X")  # NumPy would drop the imaginary part with a warning
+    assert v.check_array(np.array([1, 2.5], dtype=object), "X").dtype == float
     for kwargs, match in ((dict(a=np.ones(3), ndim=2), "expected a 2-D array"),
                           (dict(a=np.ones((2, 3)), shape=(None, 4)), r"expected shape \(any, 4\)"),
                           (dict(a=np.ones(3), shape=(4,)), r"expected shape \(4,\)"),

@@ -36,7 +36,15 @@ from brian2 import StateMonitor, ms
 
 import brian_dendrites.models as models
 
-from .._validation import check_choice, check_int, check_nonnegative, check_rate, check_seed, check_time
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_rate,
+    check_seed,
+    check_time,
+)
 from ._shapes import check_layers, weight_shapes
 from .base import (
     SUPERVISED_INPUTS,
@@ -114,6 +122,11 @@ def self_predicting_weights(W: dict, B: dict, conductances=None) -> dict:
         ``{'IP1': ..., 'PI1': ...}`` for every hidden layer.
     """
     g = {k: float(v * ms) for k, v in _conductances(conductances, "softplus_sacramento").items()}
+    if g["g_D"] == 0:
+        raise ValueError("conductances['g_D']: the self-predicting state needs g_D > 0 (the "
+                         "interneuron's dendrite must drive its soma)")
+    if g["g_L"] + g["g_B"] == 0:
+        raise ValueError("conductances: the self-predicting state needs g_L + g_B > 0")
     L = len(W)
     out = {}
     for k in range(1, L):
@@ -230,11 +243,19 @@ def dendritic_microcircuit(
     if tau_w is not None:
         check_time(tau_w, "tau_w")
     weight_scale = check_nonnegative(weight_scale, "weight_scale")
+    check_bool(learn_topdown, "learn_topdown")
+    check_bool(self_predicting, "self_predicting")
     seed = check_seed(seed)
     if mode != "spiking" and (r_max is not None or tau_x is not None):
         raise ValueError("r_max and tau_x only apply to mode='spiking'")
     L = len(layers) - 1
     g = _conductances(conductances, activation)
+    if float(g["g_L"] + g["g_B"]) == 0:
+        raise ValueError("conductances: g_L + g_B must be > 0 (the pyramids' dendritic "
+                         "prediction divides by g_L + g_B + g_A)")
+    if L > 1 and float(g["g_L"] + g["g_D"]) == 0:
+        raise ValueError("conductances: g_L + g_D must be > 0 (the interneurons' dendritic "
+                         "prediction divides by g_L + g_D)")
     rates = {k: LEARNING_RATES[k] if v is None else v
              for k, v in dict(eta_PP=eta_PP, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD).items()}
     etas_pp = rates["eta_PP"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from typing import Callable, Mapping
 
 import numpy as np
@@ -28,8 +29,30 @@ from .simulation import TARGETS, RunResult, Simulation
 __all__ = ["Session", "DivergenceError"]
 
 
+#: Serialises what touches Brian2's global state (device, ``prefs``,
+#: ``defaultclock``, the NumPy random state): every build, and every run on a
+#: runtime target. Sessions used from several threads therefore give the same
+#: results as used one after another (standalone runs are separate processes
+#: and run in parallel).
+ENGINE_LOCK = threading.RLock()
+
+
 class DivergenceError(FloatingPointError):
-    """A run produced NaN or infinite state; the session kept its last finite state."""
+    """A run produced NaN or infinite state; the session kept its last finite state.
+
+    Attributes
+    ----------
+    variable : str or None
+        The first non-finite state variable (``'owner.var'``).
+    epoch, chunk : int or None
+        Where training diverged (1-based; set by learners).
+    """
+
+    def __init__(self, message, variable=None, epoch=None, chunk=None):
+        super().__init__(message)
+        self.variable = variable
+        self.epoch = epoch
+        self.chunk = chunk
 
 
 @contextlib.contextmanager
@@ -116,21 +139,22 @@ class Session:
             raise TypeError(f"build must be a callable returning a Circuit, got {type(build).__name__}")
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-        with _numpy_target():
-            probe = self._call(build)
-            built = _built_values(probe)  # the state as built, before anything runs
-        duration, dt = probe.duration, probe.dt
-        _discard(probe)
-        del probe
-        gc.collect()  # frees the probe's names before the real build
-        holder = {}
+        with ENGINE_LOCK:
+            with _numpy_target():
+                probe = self._call(build)
+                built = _built_values(probe)  # the state as built, before anything runs
+            duration, dt = probe.duration, probe.dt
+            _discard(probe)
+            del probe
+            gc.collect()  # frees the probe's names before the real build
+            holder = {}
 
-        def build_in_device():
-            holder["circuit"] = self._call(build)
-            return holder["circuit"].objects
+            def build_in_device():
+                holder["circuit"] = self._call(build)
+                return holder["circuit"].objects
 
-        self.simulation = Simulation(build_in_device, duration, target=target, dt=dt, seed=seed,
-                                     cache_dir=cache_dir, name=name, dense=dense)
+            self.simulation = Simulation(build_in_device, duration, target=target, dt=dt,
+                                         seed=seed, cache_dir=cache_dir, name=name, dense=dense)
         self.circuit: Circuit = holder["circuit"]
         self.initial_state = {k: built[k] for k in self.simulation.state_variables}
         self.state = dict(self.initial_state)
@@ -198,7 +222,7 @@ class Session:
         return out
 
     def run(self, inputs: Mapping | None = None, values: Mapping | None = None, read=(),
-            carry: bool = True) -> RunResult:
+            carry: bool = True, seed: int | None = None) -> RunResult:
         """One run of ``circuit.n_slots`` slots from the carried state.
 
         Parameters
@@ -213,6 +237,11 @@ class Session:
         carry : bool
             If True the run's final state becomes :attr:`state`; if False
             (evaluation) the state is left unchanged.
+        seed : int, optional
+            Seed of this run's random numbers (noise, Poisson spikes), passed
+            to :meth:`Simulation.run <brian_dendrites.engine.Simulation.run>`;
+            ``None``: the session's seed (the same random numbers in every
+            run). Learners give every run its own seed.
 
         Returns
         -------
@@ -224,18 +253,43 @@ class Session:
             If a carried state variable became NaN or infinite (the state is
             left at its last finite value).
         """
-        run_values = {**self.state, **self.input_values(inputs), **dict(values or {})}
+        run_values = {**self.state, **self.input_values(inputs), **self._checked_values(values)}
         keys = [read] if isinstance(read, str) else list(read)
         keys = sorted(set(keys) | set(self.circuit.readout.keys) | (set(self.state) if carry else set()))
-        res = self.simulation.run(run_values, read=keys)
+        if self.simulation.target == "cpp_standalone":
+            res = self.simulation.run(run_values, read=keys, seed=seed)
+        else:
+            with ENGINE_LOCK:
+                res = self.simulation.run(run_values, read=keys, seed=seed)
         if carry:
             new = {k: res[k] for k in self.state}
             for k, v in new.items():
                 if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
                     raise DivergenceError(f"the run produced NaN or inf in {k!r}; the session "
-                                          "keeps the state before the run")
+                                          "keeps the state before the run", variable=k)
             self.state = new
         return res
+
+    def _checked_values(self, values) -> dict:
+        """Run values as given, refusing non-whole numbers for integer variables.
+
+        (NumPy would truncate ``1.7`` to ``1`` without a word.)
+        """
+        values = dict(values or {})
+        for key, val in values.items():
+            converted = self.simulation.check_values({key: val})[key]
+            if converted.dtype.kind in "iu":
+                given = np.asarray(val, dtype=float)
+                if np.any(converted != given):
+                    raise ValueError(f"values[{key!r}]: {key} is an integer variable, got "
+                                     f"{val!r} (not a whole number)")
+        return values
+
+    def __getstate__(self):
+        raise TypeError("a Session holds compiled Brian2 objects and cannot be pickled or "
+                        "copied; keep its state (session.state, a dict of arrays) and build a "
+                        "new Session (learners: learner.save(path) / Learner.load(path), or "
+                        "pickle the learner itself)")
 
     def outputs(self, result) -> np.ndarray:
         """The readout of a run: one output row per slot, shape ``(n_slots, n_out)``."""

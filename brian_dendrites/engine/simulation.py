@@ -11,7 +11,9 @@ parameters, inputs, weights and initial state:
   results directory, and reads the result files back. After building, the
   engine resets Brian2 to its runtime device, so several compiled networks
   can live in one Python process and runs can execute in parallel
-  processes.
+  processes. A project is compiled in a staging directory with at most one
+  compiler per core and renamed into the cache only when complete, with the
+  checksum of its binary (checked before every reuse).
 - on the runtime targets (``numpy``, ``cython``) the same calls build the
   objects once, ``store()`` their initial state and ``restore()`` it before
   every run, so both paths behave identically (used for debugging and for
@@ -20,16 +22,30 @@ parameters, inputs, weights and initial state:
 Everything a run may change is validated in Python before the run: unknown
 names, wrong units, NaN/inf and wrong sizes raise errors (the standalone
 binary itself silently ignores a wrong-size array for a synapse variable).
+
+Child processes (the binary, ``make`` and its compilers) run in their own
+process group and are killed when a run or build is interrupted
+(``KeyboardInterrupt``, or ``SIGTERM``, which the engine turns into
+``SystemExit`` while it waits for them if no other handler is installed); on
+Linux they also die with the Python process if it is killed outright.
+Folders left by killed processes are removed by the next build in the same
+cache (and by :func:`prune_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
+import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +80,14 @@ from .._brian_compat import (
     array_filename,
     compile_project,
     device_run_environment,
+    make_command,
     reset_device,
 )
 
 logger = get_logger(__name__)
 
-__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir", "standalone_command"]
+__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir", "standalone_command",
+           "cache_info", "prune_cache"]
 
 #: Explicit network name: an automatic one ('network*') would become 'network_2'
 #: while other networks are alive, changing the generated code and its hash.
@@ -77,6 +95,17 @@ _NETWORK_NAME = "brian_dendrites_network"
 
 #: Brian2 code-generation targets the engine supports.
 TARGETS = ("numpy", "cython", "cpp_standalone")
+
+#: Marker of a complete project: the size and sha256 of its binary.
+_CHECKSUM_FILE = "brian_dendrites_build.json"
+#: Staging directories are ``.build_<pid>_<name>_<random>`` (a project name
+#: cannot start with a dot); run directories inside a project are
+#: ``run_<pid>_<random>``. The pid tells whether their process is gone.
+_STAGING_PREFIX = ".build_"
+_RUN_PREFIX = "run_"
+#: The command-line argument of a per-run seed (read by the generated code
+#: and removed before Brian2 parses ``group.var=value`` arguments).
+_SEED_ARG = "--seed="
 
 
 def _valid_cache_dir(value) -> bool:
@@ -104,7 +133,8 @@ def default_cache_dir() -> Path:
 
     The Brian preference ``prefs.brian_dendrites.cache_dir`` if set (also
     from a ``brian_preferences`` file), else ``$BRIAN_DENDRITES_CACHE`` if
-    set, else ``~/.cache/brian_dendrites``.
+    set, else ``~/.cache/brian_dendrites``. ``~`` is expanded and a relative
+    path is made absolute (against the current working directory).
 
     Returns
     -------
@@ -120,10 +150,13 @@ def default_cache_dir() -> Path:
     >>> prefs.brian_dendrites.cache_dir = old
     """
     pref = prefs["brian_dendrites.cache_dir"]
-    if pref is not None:
-        return Path(pref).expanduser()
-    env = os.environ.get("BRIAN_DENDRITES_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "brian_dendrites"
+    if pref is None:
+        pref = os.environ.get("BRIAN_DENDRITES_CACHE") or Path.home() / ".cache" / "brian_dendrites"
+    return _absolute(pref)
+
+
+def _absolute(path) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 def _binary_name() -> str:
@@ -257,12 +290,15 @@ class Simulation:
     dt : Quantity
         Simulation time step (``defaultclock.dt`` for this network).
     seed : int, optional
-        Random seed. On runtime targets it is applied before every run; on
-        ``cpp_standalone`` it is compiled in (same seed, same random numbers
-        on every run).
+        Random seed (``0 <= seed < 2**32``), the default of every run: on
+        runtime targets it is applied before every run; on ``cpp_standalone``
+        it is compiled in (also seeding random initial values). Every
+        :meth:`run` without its own ``seed`` therefore draws the same random
+        numbers; give each run its own ``seed`` for independent noise.
     cache_dir : path, optional
         Where standalone projects are compiled and kept
-        (:func:`default_cache_dir` by default).
+        (:func:`default_cache_dir` by default; ``~`` and relative paths are
+        resolved when the simulation is created).
     name : str
         Label used in cache directory names and messages.
     dense : bool
@@ -311,8 +347,7 @@ class Simulation:
                 raise ValueError(f"{argname} must be a positive, finite time, got {val!r}")
         if float(duration) < float(dt):
             raise ValueError(f"duration ({duration}) must be at least one time step dt ({dt})")
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        _check_seed(seed, "seed")
         if not isinstance(name, str) or not name.replace("_", "").isalnum():
             raise ValueError(f"name must be alphanumeric (underscores allowed), got {name!r}")
         self.target = target
@@ -323,12 +358,15 @@ class Simulation:
         self.dense = bool(dense)
         self.dense_synapses: list = []
         self.n_steps = int(round(float(duration) / float(dt)))
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        if not _valid_cache_dir(cache_dir):
+            raise TypeError(f"cache_dir must be a path or None, got {cache_dir!r}")
+        self.cache_dir = _absolute(cache_dir) if cache_dir is not None else default_cache_dir()
         self.build_time = 0.0
         self.project_dir: Path | None = None
         self._vars: dict[str, _VarInfo] = {}
         self._timed: dict[str, tuple] = {}  # name -> (shape, dtype, dim)
         self._params: dict = {}  # 'group.param' -> spec.Param (bounds checked per run)
+        self._build_fn = build
         if target == "cpp_standalone":
             self._build_standalone(build)
         else:
@@ -394,8 +432,19 @@ class Simulation:
 
     def _build_standalone(self, build):
         t0 = time.perf_counter()
+        with _terminate_as_exit():
+            self._generate_and_install(build)
+        if not _binary_ok(self.project_dir):
+            raise RuntimeError(f"compilation failed in {self.project_dir}")
+        self._calibrate_sizes()
+        self.build_time = time.perf_counter() - t0
+
+    def _generate_and_install(self, build):
+        """Generate the project, then reuse or compile it in the cache."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{self.name}_gen_", dir=self.cache_dir))
+        _remove_abandoned(self.cache_dir)
+        staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}_{self.name}_",
+                                        dir=self.cache_dir))
         old_dt = defaultclock.dt
         try:
             set_device("cpp_standalone", directory=str(staging), build_on_run=False)
@@ -411,6 +460,12 @@ class Simulation:
             defaultclock.dt = self.dt
             if self.seed is not None:
                 brian_seed(int(self.seed))
+            # a per-run seed, if given, reseeds right before the network runs
+            # (where the runtime targets call seed(); initial values keep the
+            # construction seed)
+            device.insert_code("before_network_run", _seed_code())
+            if _DIE_WITH_PARENT_HEADERS:
+                device.insert_code("before_start", _DIE_WITH_PARENT)
             objs = _as_objects(build())
             net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
                           name=_NETWORK_NAME)
@@ -419,7 +474,12 @@ class Simulation:
 
                 self.dense_synapses = apply_dense(net)
             net.run(self.duration, namespace=_namespace(objs))
-            device.build(directory=str(staging), compile=False, run=False, with_output=False)
+            old_headers = prefs["codegen.cpp.headers"]
+            prefs["codegen.cpp.headers"] = list(old_headers) + _DIE_WITH_PARENT_HEADERS
+            try:
+                device.build(directory=str(staging), compile=False, run=False, with_output=False)
+            finally:
+                prefs["codegen.cpp.headers"] = old_headers
             self._collect(objs)
             for info in self._vars.values():
                 owner = objs[info.key.split(".", 1)[0]]
@@ -428,14 +488,19 @@ class Simulation:
             digest = _hash_project(staging)
             final = self.cache_dir / f"{self.name}_{digest[:16]}"
             with FileLock(str(final) + ".lock"):
-                if not (final / _binary_name()).exists():
-                    if final.exists():
-                        shutil.rmtree(final)
-                    shutil.copytree(staging, final)
-                    compile_project(device, final)
-                    logger.info(f"compiled standalone project {final}")
-                else:
+                if _binary_ok(final, checksum=True):
                     logger.debug(f"reusing compiled standalone project {final}")
+                    _touch(final)
+                else:
+                    if final.exists():
+                        logger.warn(f"cached project {final} is incomplete or its binary does "
+                                    "not match its checksum: compiling it again",
+                                    name_suffix="corrupt")
+                        shutil.rmtree(final)
+                    _compile(device, staging)
+                    _write_checksum(staging)
+                    os.replace(staging, final)  # a project counts as built only when complete
+                    logger.info(f"compiled standalone project {final}")
             self.project_dir = final
         finally:
             defaultclock.dt = old_dt
@@ -443,10 +508,6 @@ class Simulation:
             device = get_device()
             device.reinit()
             reset_device("runtime")
-        if not (self.project_dir / _binary_name()).exists():
-            raise RuntimeError(f"compilation failed in {self.project_dir}")
-        self._calibrate_sizes()
-        self.build_time = time.perf_counter() - t0
 
     def _calibrate_sizes(self):
         """Learn the sizes of synapse arrays, which exist only inside the binary.
@@ -554,7 +615,7 @@ class Simulation:
         return out
 
     # ------------------------------------------------------------------ runs
-    def run(self, values: Mapping | None = None, read=None) -> RunResult:
+    def run(self, values: Mapping | None = None, read=None, seed=None) -> RunResult:
         """Run the network once from its initial state with new values.
 
         Parameters
@@ -564,16 +625,29 @@ class Simulation:
             ``'timedarray.values'`` -> value (Quantity, array or number).
         read : iterable of str, optional
             Which variables to return (default: all).
+        seed : int, optional
+            Seed of this run's random numbers (noise, Poisson spikes),
+            ``0 <= seed < 2**32``: the same seed gives bit-identical results,
+            and ``numpy`` and ``cpp_standalone`` draw the same numbers for it.
+            Applied right before the network runs (random initial values
+            keep the construction seed). ``None`` (default): the
+            construction ``seed``, i.e. the same numbers in every run (or
+            fresh ones if that is ``None`` too).
 
         Returns
         -------
         RunResult
         """
+        _check_seed(seed, "seed")
         checked = self.check_values(values)
         keys = self._read_keys(read)
         if self.target == "cpp_standalone":
-            return self._run_standalone(checked, keys)
-        return self._run_runtime(checked, keys)
+            if not _binary_ok(self.project_dir):
+                logger.warn(f"the compiled project {self.project_dir} is gone: building it again",
+                            name_suffix="rebuild")
+                self._build_standalone(self._build_fn)
+            return self._run_standalone(checked, keys, seed)
+        return self._run_runtime(checked, keys, seed)
 
     def _read_keys(self, read):
         if read is None:
@@ -584,7 +658,7 @@ class Simulation:
                 raise KeyError(self._unknown(k))
         return keys
 
-    def _run_runtime(self, checked, keys):
+    def _run_runtime(self, checked, keys, seed=None):
         with self._runtime_context():
             self._net.restore("initial")
             for name, initial in self._timed_initial.items():
@@ -597,8 +671,9 @@ class Simulation:
                 else:
                     view = obj.variables[var].get_addressable_value(var, obj)
                     view.set_item(slice(None), arr if arr.size > 1 else arr.item(), level=1)
-            if self.seed is not None:
-                brian_seed(int(self.seed))
+            seed = self.seed if seed is None else seed
+            if seed is not None:
+                brian_seed(int(seed))
             t0 = time.perf_counter()
             self._net.run(self.duration, namespace=_namespace(self._objects))
             wall = time.perf_counter() - t0
@@ -612,10 +687,16 @@ class Simulation:
                 out[key] = data
         return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
 
-    def _run_standalone(self, checked, keys):
-        rundir = Path(tempfile.mkdtemp(prefix="run_", dir=self.project_dir))
+    def _run_standalone(self, checked, keys, seed=None):
+        with _terminate_as_exit():
+            return self._run_binary(checked, keys, seed)
+
+    def _run_binary(self, checked, keys, seed):
+        rundir = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}_", dir=self.project_dir))
         try:
             args = ["--results_dir", str(rundir / "results") + os.sep]
+            if seed is not None:
+                args.append(f"{_SEED_ARG}{int(seed)}")
             (rundir / "results").mkdir()
             for key, arr in checked.items():
                 if arr.size == 1:
@@ -626,18 +707,19 @@ class Simulation:
                     args.append(f"{key}={fname}")
             t0 = time.perf_counter()
             cmd, env = standalone_command(self.project_dir, args)
-            proc = subprocess.run(cmd, cwd=self.project_dir, env=env, capture_output=True, text=True)
+            returncode, stdout, stderr = _run_child(cmd, self.project_dir, env)
             wall = time.perf_counter() - t0
+            _touch(self.project_dir)
             # Failure is the exit code alone (as in Brian2): messages on stderr
             # are not errors by themselves.
-            if proc.returncode != 0:
+            if returncode != 0:
                 raise RuntimeError(
-                    f"standalone run failed (exit {proc.returncode}) in {self.project_dir}:\n"
-                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+                    f"standalone run failed (exit {returncode}) in {self.project_dir}:\n"
+                    f"{stdout[-2000:]}\n{stderr[-2000:]}"
                 )
-            if proc.stderr.strip():
+            if stderr.strip():
                 logger.warn(f"standalone run in {self.project_dir} wrote to stderr (exit 0):\n"
-                            f"{proc.stderr[-2000:]}", name_suffix="stderr")
+                            f"{stderr[-2000:]}", name_suffix="stderr")
             out = {}
             for key in keys:
                 info = self._vars[key]
@@ -651,6 +733,11 @@ class Simulation:
         finally:
             shutil.rmtree(rundir, ignore_errors=True)
         return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
+
+
+#: Brian2's uniqueness suffix of a code-object name, also when a word character
+#: follows (``syn_stateupdater_codeobject_1_before``).
+_CODEOBJECT_SUFFIX = re.compile(rb"(_codeobject)_\d+(?!\d)")
 
 
 def _namespace(objects) -> dict:
@@ -669,14 +756,14 @@ def _hash_project(directory: Path) -> str:
     code objects (``..._codeobject_1``) when an object of the same name is
     still alive elsewhere in the process; those suffixes are internal (no
     run argument or result file depends on them) and are removed before
-    hashing, so a worker process and the main process share one binary.
+    hashing wherever they occur, also inside longer names such as the
+    include guards ``_INCLUDED_..._codeobject_1_before`` of the dense
+    templates, so a worker process and the main process share one binary.
     """
-    import re
-
     import brian2
 
     clock_line = re.compile(r"^\s*_array_\w*clock\w*_(dt|t|timestep)\[0\] = .*;\s*$")
-    suffix = re.compile(rb"(_codeobject)_\d+\b")
+    suffix = _CODEOBJECT_SUFFIX
     h = hashlib.sha256()
     h.update(brian2.__version__.encode())
     def key(path):
@@ -696,3 +783,351 @@ def _hash_project(directory: Path) -> str:
             data = "\n".join(rest + ["# clocks"] + clocks).encode()
         h.update(data)
     return h.hexdigest()
+
+
+# ----------------------------------------------------------------- seeds
+def _check_seed(seed, argname):
+    """Seeds are ``None`` or ``0 <= seed < 2**32`` (NumPy's and Brian's range)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"{argname} must be an integer with 0 <= {argname} < 2**32, or None, "
+                         f"got {seed!r}")
+
+
+def _seed_code() -> str:
+    """C++ run before the network: reseed from a ``--seed=N`` argument, if any.
+
+    The argument is removed before Brian2 reads ``group.var=value`` arguments.
+    Each thread's generator gets ``N + thread``, as Brian2's own ``seed(N)``.
+    """
+    threads = max(1, int(prefs.devices.cpp_standalone.openmp_threads))
+    return f"""\
+// brian_dendrites: per-run seed
+for (size_t _bd_k = 0; _bd_k < args.size(); _bd_k++)
+{{
+    if (args[_bd_k].compare(0, {len(_SEED_ARG)}, "{_SEED_ARG}") == 0)
+    {{
+        const unsigned long _bd_seed = std::stoul(args[_bd_k].substr({len(_SEED_ARG)}));
+        for (int _i = 0; _i < {threads}; _i++)
+            brian::_random_generators[_i].seed(_bd_seed + _i);
+        args.erase(args.begin() + _bd_k);
+        break;
+    }}
+}}"""
+
+
+# ------------------------------------------------------- child processes
+_PR_SET_PDEATHSIG = 1
+#: On Linux the binary asks the kernel to kill it when the Python process that
+#: started it dies (even by SIGKILL). Done inside the binary rather than in a
+#: ``preexec_fn``, which would make every run fork the whole Python process
+#: (4x slower process start, measured).
+_DIE_WITH_PARENT_HEADERS = ["<sys/prctl.h>", "<csignal>"] if sys.platform.startswith("linux") else []
+_DIE_WITH_PARENT = ("// brian_dendrites: die with the process that started this run\n"
+                    "prctl(PR_SET_PDEATHSIG, SIGKILL);")
+try:
+    import ctypes
+
+    _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except (ImportError, OSError):  # pragma: no cover - no libc to load
+    _LIBC = None
+
+
+def _child_setup(death_signal):
+    """``preexec_fn``: own process group; on Linux, die with the parent."""
+    if os.name != "posix" or death_signal is None:
+        return None
+    parent = os.getpid()
+
+    def setup():
+        os.setpgid(0, 0)
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before prctl
+                os.kill(os.getpid(), int(death_signal))
+
+    return setup
+
+
+def _run_child(cmd, cwd, env, death_signal=None) -> tuple:
+    """Run a command to its end; if interrupted, kill its whole process group.
+
+    ``death_signal`` (Linux): what the child gets if this process dies
+    without cleaning up, e.g. ``SIGTERM`` for ``make`` (which then stops its
+    compilers); it costs a full ``fork`` of this process. ``None``: the child
+    only gets its own process group (started with ``vfork``, fast).
+
+    Returns
+    -------
+    returncode : int
+    stdout, stderr : str
+    """
+    group = {}
+    if os.name == "posix" and death_signal is None:
+        group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          preexec_fn=_child_setup(death_signal), **group) as proc:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:  # KeyboardInterrupt, SystemExit from SIGTERM, ...
+            if os.name == "posix":
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
+            raise
+    return proc.returncode, stdout, stderr
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """While waiting for children, turn ``SIGTERM`` into ``SystemExit``.
+
+    Only in the main thread and only if ``SIGTERM`` has its default action
+    (an application's own handler is left alone). ``SystemExit`` unwinds
+    through the ``finally`` blocks that kill the children and remove
+    temporary folders; the exit status stays ``128 + SIGTERM``.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _compile(device, directory):
+    """Compile a generated project in place with at most one job per core."""
+    cmd = make_command()
+    if cmd is None:  # MSVC: Brian2's own nmake call
+        compile_project(device, directory)
+        return
+    returncode, stdout, stderr = _run_child(cmd, directory, dict(os.environ), signal.SIGTERM)
+    if returncode != 0:
+        raise RuntimeError(f"compilation failed ({' '.join(cmd)}: exit {returncode}):\n"
+                           f"{stdout[-3000:]}\n{stderr[-3000:]}")
+
+
+# ------------------------------------------------------------------ cache
+def _file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_checksum(directory: Path):
+    binary = directory / _binary_name()
+    record = {"binary": binary.name, "size": binary.stat().st_size,
+              "sha256": _file_sha256(binary)}
+    (directory / _CHECKSUM_FILE).write_text(json.dumps(record))
+
+
+def _binary_ok(directory, checksum=False) -> bool:
+    """Whether a project has its binary (and, with ``checksum``, the recorded one)."""
+    if directory is None:
+        return False
+    binary = Path(directory) / _binary_name()
+    try:
+        record = json.loads((Path(directory) / _CHECKSUM_FILE).read_text())
+        size = binary.stat().st_size
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("size") != size:
+        return False
+    return not checksum or record.get("sha256") == _file_sha256(binary)
+
+
+def _touch(directory):
+    """Record a use of a project (the time :func:`cache_info` reports)."""
+    with contextlib.suppress(OSError):
+        os.utime(Path(directory) / _CHECKSUM_FILE)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # no cheap, safe test; left to prune_cache's age rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _abandoned(path: Path, prefix: str, max_age: float = 86400.0) -> bool:
+    """A staging or run folder whose process is gone (off POSIX: older than ``max_age``)."""
+    match = re.match(re.escape(prefix) + r"(\d+)_", path.name)
+    if match is None or not path.is_dir():
+        return False
+    if os.name == "posix":
+        return not _pid_alive(int(match.group(1)))
+    try:
+        return time.time() - path.stat().st_mtime > max_age
+    except OSError:
+        return False
+
+
+def _remove_abandoned(cache_dir: Path) -> list:
+    """Remove staging and run folders left by killed processes; return them."""
+    removed = []
+    candidates = [(p, _STAGING_PREFIX) for p in cache_dir.glob(f"{_STAGING_PREFIX}*")]
+    candidates += [(p, _RUN_PREFIX) for p in cache_dir.glob(f"*/{_RUN_PREFIX}*")]
+    for path, prefix in candidates:
+        if _abandoned(path, prefix):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, f)).st_size
+    return total
+
+
+def _resolve_cache(cache_dir) -> Path:
+    if not _valid_cache_dir(cache_dir):
+        raise TypeError(f"cache_dir must be a path or None, got {cache_dir!r}")
+    return default_cache_dir() if cache_dir is None else _absolute(cache_dir)
+
+
+def _project_rows(cache: Path) -> list:
+    rows = []
+    if not cache.is_dir():
+        return rows
+    for path in sorted(cache.iterdir()):
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        marker = path / _CHECKSUM_FILE
+        try:
+            used = (marker if marker.exists() else path).stat().st_mtime
+        except OSError:  # removed meanwhile
+            continue
+        rows.append({"project": path.name, "path": str(path), "size_bytes": _dir_size(path),
+                     "last_used": datetime.datetime.fromtimestamp(used),
+                     "valid": _binary_ok(path, checksum=True)})
+    rows.sort(key=lambda r: r["last_used"], reverse=True)
+    return rows
+
+
+def _table(rows, cache: Path):
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=["project", "path", "size_bytes", "last_used", "valid"])
+    df.attrs["cache_dir"] = str(cache)
+    df.attrs["total_bytes"] = int(df["size_bytes"].sum()) if len(df) else 0
+    return df
+
+
+def cache_info(cache_dir=None):
+    """The compiled projects in a cache: size and last use.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        The cache (default: :func:`default_cache_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per project, most recently used first, with columns
+        ``project`` (folder name), ``path``, ``size_bytes``, ``last_used``
+        (a ``datetime``: its last build, reuse or run) and ``valid`` (its
+        binary matches the checksum recorded after compiling; ``False`` for
+        projects of older versions, which are compiled again when used).
+        ``df.attrs`` holds ``cache_dir`` and ``total_bytes``. An absent
+        cache gives an empty table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     info = cache_info(cache)
+    >>> list(info.columns), info.attrs['total_bytes']
+    (['project', 'path', 'size_bytes', 'last_used', 'valid'], 0)
+    """
+    cache = _resolve_cache(cache_dir)
+    return _table(_project_rows(cache), cache)
+
+
+def prune_cache(cache_dir=None, older_than=None, keep=None):
+    """Remove compiled projects from a cache; return the removed ones.
+
+    Folders left by killed processes (unfinished builds, run folders) are
+    always removed. A project is removed if it was last used longer than
+    ``older_than`` ago, or if it is not among the ``keep`` most recently
+    used; one of the two is required (``keep=0`` empties the cache). A project being
+    compiled right now (its lock is held) is skipped. A removed project is
+    compiled again when a :class:`Simulation` needs it.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        The cache (default: :func:`default_cache_dir`).
+    older_than : float or datetime.timedelta, optional
+        Age of the last use (seconds if a number).
+    keep : int, optional
+        Number of most recently used projects to keep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The removed projects, as in :func:`cache_info`.
+
+    Examples
+    --------
+    >>> import datetime, tempfile
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     removed = prune_cache(cache, older_than=datetime.timedelta(days=30))
+    >>> len(removed)
+    0
+    """
+    if older_than is None and keep is None:
+        raise ValueError("prune_cache needs older_than or keep (keep=0 removes every project)")
+    cache = _resolve_cache(cache_dir)
+    if isinstance(older_than, datetime.timedelta):
+        older_than = older_than.total_seconds()
+    if older_than is not None and (isinstance(older_than, bool) or not isinstance(
+            older_than, (int, float, np.integer, np.floating)) or not older_than >= 0):
+        raise ValueError(f"older_than must be a non-negative number of seconds or a "
+                         f"timedelta, got {older_than!r}")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, (int, np.integer))
+                             or keep < 0):
+        raise ValueError(f"keep must be a non-negative integer or None, got {keep!r}")
+    if not cache.is_dir():
+        return _table([], cache)
+    _remove_abandoned(cache)
+    now = datetime.datetime.now()
+    removed = []
+    for rank, row in enumerate(_project_rows(cache)):
+        old = older_than is not None and (now - row["last_used"]).total_seconds() > older_than
+        surplus = keep is not None and rank >= keep
+        if not (old or surplus):
+            continue
+        lock = FileLock(row["path"] + ".lock", timeout=0)
+        try:
+            lock.acquire()
+        except TimeoutError:
+            continue  # being compiled
+        try:
+            shutil.rmtree(row["path"], ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.remove(row["path"] + ".lock")
+        finally:
+            lock.release()
+        removed.append(row)
+    return _table(removed, cache)

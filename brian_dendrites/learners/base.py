@@ -16,7 +16,8 @@ everything else once:
   discarded; :meth:`score` is higher-is-better (R² or accuracy), :meth:`loss`
   lower-is-better;
 - fitted attributes end in ``_`` (``session_``, ``history_``,
-  ``epochs_done_``, ``weights_``); ``save``/``load`` keep the whole state.
+  ``epochs_done_``, ``weights_``); ``save``/``load`` keep the whole state
+  in one checkpoint file, written atomically.
 
 A theory's learner subclasses :class:`Learner` and supplies
 ``_validate_params``, ``_build_circuit(n_slots)``, ``_presentation()``, and
@@ -25,21 +26,37 @@ A theory's learner subclasses :class:`Learner` and supplies
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import inspect
 import json
+import os
+import tempfile
 import time
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from brian2 import NeuronGroup, Quantity
 
 from .._validation import check_array, check_bool, check_choice, check_int, check_seed, check_time
+from ..circuits._shapes import weight_shapes
 from ..engine import Session
+from ..engine.session import ENGINE_LOCK, DivergenceError, _discard, _numpy_target
 from ..engine.simulation import TARGETS
 
-__all__ = ["Learner", "Presentation", "NotFittedError", "check_XY"]
+__all__ = ["Learner", "Presentation", "NotFittedError", "check_XY", "DivergenceError"]
+
+#: Key of the JSON metadata inside a checkpoint's ``.npz``.
+_META_KEY = "__brian_dendrites_meta__"
+#: Rough peak bytes per synapse while building (Brian2 arrays, index arrays,
+#: the session's copy of the initial state); see :meth:`Learner._check_memory`.
+_BYTES_PER_SYNAPSE = 160
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 try:  # scikit-learn is optional: with it, its own checks recognise the error
@@ -168,7 +185,11 @@ class Learner:
     target : {'cpp_standalone', 'numpy', 'cython'}
         Brian2 code-generation target.
     seed : int
-        Seed of initial weights, sample order and simulation noise.
+        Seed of initial weights, sample order and simulation noise, in
+        ``[0, 2**32)``. Every run (chunk) draws its own random numbers,
+        seeded by ``(seed, epoch, chunk)`` while training and ``(seed,
+        chunk)`` for predictions, so the same seed gives the same weights and
+        predictions bit for bit.
     progress : bool
         Progress bar over the chunks of an epoch.
     cache_dir : path, optional
@@ -185,7 +206,15 @@ class Learner:
     the sizes are in a ``layers`` parameter),
     ``_encode_targets(y, n, name) -> (n, n_out) array``,
     ``_decode(outputs) -> predictions``, ``_loss(outputs, Y) -> float`` and
-    :meth:`score`.
+    :meth:`score`; optionally ``_run_values() -> dict`` (run values such as
+    noise amplitudes given to every run).
+
+    Reliability: ``save`` writes one checkpoint atomically; an interrupted
+    epoch is rolled back; a diverging one raises :class:`DivergenceError`
+    (epoch, chunk, variable) and keeps the last finite chunk's state;
+    learners pickle and deep-copy (a fitted one rebuilds its session); builds
+    and runtime-target runs hold :data:`~brian_dendrites.engine.session.ENGINE_LOCK`,
+    so learners trained in threads equal learners trained in sequence.
     """
 
     #: 'regressor' or 'classifier' (scikit-learn's estimator type)
@@ -254,6 +283,31 @@ class Learner:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) "
                                  "first (fit(X, y, epochs=0) builds it without training)")
 
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """Parameters and, if fitted, the carried state (not the compiled session)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("session_", "_session_built_for", "_model_hash_cache")}
+        if getattr(self, "session_", None) is not None:
+            state["_pickled_state"] = dict(self.session_.state)
+        return state
+
+    def __setstate__(self, state):
+        """Restore a pickled or copied learner; a fitted one rebuilds its session.
+
+        The compiled binary of a ``cpp_standalone`` learner is reused from the
+        cache; on a machine without it, it is compiled again.
+        """
+        state = dict(state)
+        saved = state.pop("_pickled_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            epochs, rows = self.epochs_done_, list(self._history_rows)
+            self.session_ = None
+            self._ensure_session()
+            self.session_.reset(saved)
+            self.epochs_done_, self._history_rows = epochs, rows
+
     # ------------------------------------------------------------- engine
     def _session_key(self):
         return json.dumps(_to_json({k: v for k, v in self.get_params().items()
@@ -267,12 +321,52 @@ class Learner:
         key = self._session_key()
         if getattr(self, "session_", None) is not None and self._session_built_for == key:
             return self.session_
-        n_slots = self.chunk * self._presentation().slots
-        self.session_ = Session(lambda: self._build_circuit(n_slots), target=self.target,
-                                seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__)
-        self._session_built_for = key
+        self._check_memory()
+        n_slots = self._n_slots()
+        # assigned only once built: an interrupted build leaves the learner as it was
+        session = Session(lambda: self._build_circuit(n_slots), target=self.target,
+                          seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__)
+        self.session_, self._session_built_for = session, key
         self._reset_training()
         return self.session_
+
+    def _n_slots(self):
+        """Slots per run: ``chunk`` samples of the presentation's slots."""
+        return self.chunk * self._presentation().slots
+
+    def _estimated_bytes(self) -> int:
+        """Rough peak memory of building the session (synapses and input arrays)."""
+        synapses = sum(a * b for a, b in weight_shapes(self.layers).values())
+        inputs = self._n_slots() * (self._n_in() + 2 * self._n_out() + 2) * 8
+        return _BYTES_PER_SYNAPSE * synapses + 4 * inputs
+
+    def _check_memory(self):
+        """Refuse, before building, a network that cannot fit in the available memory.
+
+        Raises
+        ------
+        MemoryError
+            With the estimated and the available memory.
+        """
+        need, have = self._estimated_bytes(), _available_memory()
+        if have is not None and need > have:
+            raise MemoryError(
+                f"{type(self).__name__}(layers={list(self.layers)}, chunk={self.chunk}) needs "
+                f"about {_in_gib(need)} to build, but only {_in_gib(have)} of memory is "
+                "available; use smaller layers or a smaller chunk")
+
+    def _run_values(self) -> dict:
+        """Run values (``'group.param'`` -> value) given to every run (override to add)."""
+        return {}
+
+    def _run_seed(self, epoch, chunk) -> int:
+        """The seed of one run: from (seed, epoch, chunk) while training, (seed, chunk) else.
+
+        Every run draws its own random numbers (noise, spikes), and the same
+        learner seed gives the same numbers again.
+        """
+        key = [self.seed, 1, chunk] if epoch is None else [self.seed, 0, epoch, chunk]
+        return int(np.random.SeedSequence(key).generate_state(1)[0])
 
     def _reset_training(self):
         self.session_.reset()
@@ -292,20 +386,50 @@ class Learner:
         return self._presentation().inputs(X, Y, valid, learn)
 
     def _run_chunks(self, X, Y, learn, order):
+        """Run ``X[order]`` chunk by chunk; training (``learn``) carries the state.
+
+        A training chunk whose state or outputs are not finite raises
+        :class:`DivergenceError` naming the epoch, the chunk and the first
+        non-finite variable; the session keeps the state after the previous
+        chunk.
+        """
         session = self.session_
         pres = self._presentation()
         n = len(order)
         outputs = np.empty((n, self._n_out()))
         starts = range(0, n, self.chunk)
-        for start in _progress(starts, self.progress and learn, desc=f"epoch {self.epochs_done_ + 1}",
-                               unit="chunk", leave=False):
+        epoch = self.epochs_done_ if learn else None
+        values = self._run_values()
+        for c, start in enumerate(_progress(starts, self.progress and learn,
+                                            desc=f"epoch {self.epochs_done_ + 1}",
+                                            unit="chunk", leave=False)):
             idx = order[start:start + self.chunk]
             valid = len(idx)
             idx_p = np.concatenate([idx, np.repeat(idx[-1:], self.chunk - valid)])
             inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
-            res = session.run(inputs, carry=learn)
-            outputs[start:start + valid] = pres.sample_outputs(session.outputs(res))[:valid]
+            before = session.state
+            try:
+                res = session.run(inputs, values=values, carry=learn,
+                                  seed=self._run_seed(epoch, c))
+            except DivergenceError as exc:
+                raise self._diverged(exc.variable, c, len(starts)) from exc
+            out = pres.sample_outputs(session.outputs(res))[:valid]
+            if learn and not np.all(np.isfinite(out)):
+                session.state = before
+                readout = session.circuit.readout
+                raise self._diverged(f"{readout.monitor}.{readout.variable}", c, len(starts))
+            outputs[start:start + valid] = out
         return outputs
+
+    def _diverged(self, variable, chunk, n_chunks) -> DivergenceError:
+        epoch = self.epochs_done_ + 1
+        kept = (f"the state after chunk {chunk} of epoch {epoch}" if chunk
+                else f"the state before epoch {epoch}")
+        return DivergenceError(
+            f"training diverged in epoch {epoch}, chunk {chunk + 1} of {n_chunks}: the run "
+            f"produced NaN or inf (first non-finite variable: {variable!r}). The learner keeps "
+            f"{kept}; epochs_done_ = {self.epochs_done_} counts complete epochs. Lower the "
+            "learning rates or rescale X.", variable=variable, epoch=epoch, chunk=chunk + 1)
 
     def _outputs(self, X):
         """Readout of every sample with teacher and plasticity off (state kept)."""
@@ -337,20 +461,27 @@ class Learner:
         -------
         self
         """
+        epochs = check_int(self.epochs if epochs is None else epochs, "epochs", minimum=0)
+        self._validate_params()
+        self._check_common()
+        data = self._check_data(X, y, validation_data)  # before building or resetting anything
         fresh = getattr(self, "session_", None) is None
         self._ensure_session()
         if not fresh and not self.warm_start:
             self._reset_training()
-        epochs = self.epochs if epochs is None else epochs
-        return self._train(X, y, check_int(epochs, "epochs", minimum=0), validation_data)
+        return self._train(data, epochs)
 
     def partial_fit(self, X, y, validation_data=None):
         """One more epoch over ``(X, y)``, continuing from the current state."""
+        self._validate_params()
+        self._check_common()
+        data = self._check_data(X, y, validation_data)
         if getattr(self, "session_", None) is None or self._session_built_for != self._session_key():
             self._ensure_session()
-        return self._train(X, y, 1, validation_data)
+        return self._train(data, 1)
 
-    def _train(self, X, y, epochs, validation_data):
+    def _check_data(self, X, y, validation_data):
+        """``(X, Y, Xv, Yv)``: validated inputs and encoded targets (``None`` without validation)."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X, _ = check_XY(X, None, self._n_in())
@@ -360,18 +491,38 @@ class Learner:
                 raise ValueError("validation_data must be a tuple (X_val, y_val)")
             Xv, _ = check_XY(validation_data[0], None, self._n_in(), "X_val")
             Yv = self._encode_targets(validation_data[1], Xv.shape[0], "y_val")
+            return X, Y, Xv, Yv
+        return X, Y, None, None
+
+    def _train(self, data, epochs):
+        """``epochs`` epochs over ``data`` (see :meth:`_check_data`); each is all or nothing.
+
+        An interrupted or failed epoch is rolled back (weights, ``epochs_done_``
+        and history agree); a diverged one keeps the last finite chunk's state
+        and raises :class:`DivergenceError`.
+        """
+        X, Y, Xv, Yv = data
         for _ in range(epochs):
             t0 = time.perf_counter()
             order = np.arange(len(X))
             if self.shuffle:
                 order = np.random.default_rng([self.seed, self.epochs_done_]).permutation(len(X))
-            out = self._run_chunks(X, Y, learn=True, order=order)
-            row = {"epoch": self.epochs_done_ + 1, "train_loss": self._loss(out, Y[order]),
-                   "time_s": time.perf_counter() - t0}
-            if validation_data is not None:
-                val = self._run_chunks(Xv, None, learn=False, order=np.arange(len(Xv)))
-                row["val_loss"] = self._loss(val, Yv)
-                row["val_score"] = self._score_outputs(val, Yv)
+            start_state = self.session_.state
+            try:
+                out = self._run_chunks(X, Y, learn=True, order=order)
+                row = {"epoch": self.epochs_done_ + 1, "train_loss": self._loss(out, Y[order]),
+                       "time_s": time.perf_counter() - t0}
+                if Xv is not None:
+                    val = self._run_chunks(Xv, None, learn=False, order=np.arange(len(Xv)))
+                    row["val_loss"] = self._loss(val, Yv)
+                    row["val_score"] = self._score_outputs(val, Yv)
+            except DivergenceError:
+                raise  # the session keeps the last finite chunk's state
+            except BaseException:
+                # interrupted (Ctrl-C) or failed: roll the epoch back, so that the
+                # weights, epochs_done_ and the history agree
+                self.session_.state = start_state
+                raise
             self._history_rows.append(row)
             self.epochs_done_ += 1
         return self
@@ -411,44 +562,82 @@ class Learner:
         return self
 
     def model_hash(self) -> str:
-        """Hash of the circuit's model text and sizes (stored with saved learners)."""
-        self._check_fitted()
-        circuit = self.session_.circuit
-        h = hashlib.sha256()
-        for name in sorted(circuit.objects):
-            obj = circuit.objects[name]
-            h.update(f"{name}:{type(obj).__name__}".encode())
-            h.update(str(getattr(obj, "equations", "")).encode())
-            if isinstance(obj, NeuronGroup):
-                h.update(str(len(obj)).encode())
-        return h.hexdigest()[:16]
+        """Hash of the circuit's model text and sizes (stored with saved learners).
+
+        Computed from the built session if there is one, else from the
+        circuit built in Brian2's runtime mode (nothing is compiled).
+        """
+        self._validate_params()
+        self._check_common()
+        key = self._session_key()
+        cached = getattr(self, "_model_hash_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if getattr(self, "session_", None) is not None and self._session_built_for == key:
+            digest = _circuit_hash(self.session_.circuit)
+        else:
+            with ENGINE_LOCK, _numpy_target():
+                circuit = self._build_circuit(self._n_slots())
+                digest = _circuit_hash(circuit)
+                _discard(circuit)
+                del circuit
+                gc.collect()
+        self._model_hash_cache = (key, digest)
+        return digest
 
     def save(self, path):
-        """Save parameters, state (weights, traces, potentials) and history.
+        """Save parameters, state (weights, traces, potentials) and history in one file.
 
-        Writes ``path`` as ``.npz`` (arrays) and ``path.json`` (parameters,
-        model hash, versions). :meth:`load` restores bit-identical weights, and
-        training continues exactly as if it had never stopped.
+        The checkpoint is one ``.npz`` (``path`` itself if it ends in
+        ``.npz``, else ``path`` + ``'.npz'``: ``'run.v1'`` and ``'run.v2'``
+        are two files) holding the state arrays and the metadata (parameters,
+        epochs, history, model hash, versions) as JSON. It is written to a
+        temporary file in the same folder and renamed into place, so a failed
+        save leaves the previous checkpoint intact. :meth:`load` restores
+        bit-identical weights, and training continues exactly as if it had
+        never stopped.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        TypeError
+            If a parameter value cannot be stored as JSON (nothing is written).
         """
         import brian2
 
         self._check_fitted()
-        path = Path(path)
-        np.savez(path.with_suffix(".npz"), **{k: np.asarray(v) for k, v in self.session_.state.items()})
+        target = _checkpoint_path(path)
+        params = self.get_params()
+        for name, value in params.items():
+            try:
+                json.dumps(_to_json(value))
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"save: parameter {name}={value!r} cannot be stored in a "
+                                f"checkpoint ({exc}); nothing was written") from None
         meta = {
             "class": type(self).__name__,
-            "params": _to_json(self.get_params()),
+            "params": _to_json(params),
             "epochs_done": self.epochs_done_,
-            "history": self._history_rows,
+            "history": _to_json(self._history_rows),
             "model_hash": self.model_hash(),
             "versions": {"brian2": brian2.__version__, "numpy": np.__version__},
         }
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-        return path.with_suffix(".npz")
+        arrays = {k: np.asarray(v) for k, v in self.session_.state.items()}
+        arrays[_META_KEY] = np.array(json.dumps(meta, indent=1))
+        _atomic_savez(target, arrays)
+        return target
 
     @classmethod
     def load(cls, path, overrides: dict | None = None):
         """Load a learner saved with :meth:`save`.
+
+        The model hash is checked before anything is built; then the session
+        is built (compiled once on ``cpp_standalone``, or reused from the
+        cache) and the saved state restored.
 
         Parameters
         ----------
@@ -456,22 +645,133 @@ class Learner:
             As given to :meth:`save`.
         overrides : dict, optional
             Parameters to change (e.g. ``{'target': 'numpy', 'progress': False}``).
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no checkpoint at ``path``.
+        ValueError
+            If the file is corrupt or truncated, holds another class, another
+            model (hash) or not exactly the model's state variables.
+
+        Warns
+        -----
+        UserWarning
+            If it was saved with another brian2 or NumPy version.
         """
-        path = Path(path)
-        meta = json.loads(path.with_suffix(".json").read_text())
+        target = _checkpoint_path(path)
+        meta, arrays = _read_checkpoint(target)
         if meta["class"] != cls.__name__:
-            raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
+            raise ValueError(f"{target} holds a {meta['class']}, not a {cls.__name__}")
+        _warn_versions(target, meta["versions"])
         params = _from_json(meta["params"])
         params.update(overrides or {})
         learner = cls(**params)
-        learner._ensure_session()
-        with np.load(path.with_suffix(".npz")) as data:
-            learner.session_.reset({k: data[k] for k in data.files})
-        learner.epochs_done_ = meta["epochs_done"]
-        learner._history_rows = meta["history"]
         if learner.model_hash() != meta["model_hash"]:
-            raise ValueError(f"{path}: model hash differs from the saved one (model code changed)")
+            raise ValueError(f"{target}: model hash differs from the saved one (model code changed)")
+        learner._ensure_session()
+        expected = set(learner.session_.initial_state)
+        missing, unknown = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+        if missing or unknown:
+            raise ValueError(f"{target}: the checkpoint does not match the model's state: "
+                             f"lacks {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                             f"has unknown {unknown[:5]}")
+        try:
+            learner.session_.reset(arrays)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{target}: saved state does not fit the model ({exc})") from None
+        learner.epochs_done_ = meta["epochs_done"]
+        learner._history_rows = list(meta["history"])
         return learner
+
+
+def _circuit_hash(circuit) -> str:
+    h = hashlib.sha256()
+    for name in sorted(circuit.objects):
+        obj = circuit.objects[name]
+        h.update(f"{name}:{type(obj).__name__}".encode())
+        h.update(str(getattr(obj, "equations", "")).encode())
+        if isinstance(obj, NeuronGroup):
+            h.update(str(len(obj)).encode())
+    return h.hexdigest()[:16]
+
+
+def _checkpoint_path(path) -> Path:
+    """The checkpoint file of ``path``: itself if it ends in ``.npz``, else ``path + '.npz'``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a file path, got {type(path).__name__}")
+    path = Path(path).expanduser()
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _atomic_savez(target: Path, arrays: dict):
+    """``np.savez`` to a temporary file beside ``target``, synced, then renamed onto it."""
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"save: folder {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_META_FIELDS = ("class", "params", "epochs_done", "history", "model_hash", "versions")
+
+
+def _read_checkpoint(target: Path):
+    """``(metadata, state arrays)`` of a checkpoint; corrupt files raise ValueError."""
+    if not target.is_file():
+        raise FileNotFoundError(f"no checkpoint at {target}")
+    try:
+        with np.load(target, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(str(arrays.pop(_META_KEY)[()]))
+    except KeyError:
+        raise ValueError(f"{target}: not a brian_dendrites checkpoint (no metadata; saved "
+                         "by an older version, or another program)") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ValueError(f"{target}: checkpoint is corrupt or truncated "
+                         f"({type(exc).__name__}: {exc})") from exc
+    if not isinstance(meta, dict) or any(k not in meta for k in _META_FIELDS):
+        raise ValueError(f"{target}: checkpoint metadata lacks some of {list(_META_FIELDS)}")
+    return meta, arrays
+
+
+def _warn_versions(target, versions):
+    import brian2
+
+    running = {"brian2": brian2.__version__, "numpy": np.__version__}
+    differ = {k: (versions.get(k), v) for k, v in running.items() if versions.get(k) != v}
+    if differ:
+        text = ", ".join(f"{k} {old} (running {new})" for k, (old, new) in differ.items())
+        warnings.warn(f"{target} was saved with {text}; results may differ slightly",
+                      UserWarning, stacklevel=3)
+
+
+def _in_gib(n_bytes) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def _available_memory():
+    """Available memory in bytes (``MemAvailable`` on Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _differs(a, b) -> bool:
@@ -492,7 +792,7 @@ def _to_json(v):
         return [_to_json(x) for x in v]
     if isinstance(v, np.ndarray):
         return v.tolist()
-    if isinstance(v, (np.integer, np.floating)):
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
         return v.item()
     if isinstance(v, Path):
         return str(v)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-from brian2 import ms
+import dataclasses
 
+import numpy as np
+from brian2 import ms, second
+
+from .._validation import check_bool, check_quantity, check_time
 from ..circuits import dendritic_microcircuit
 from ..circuits._shapes import check_layers
 from .base import Learner, Presentation, check_XY, slots_for
 
 __all__ = ["DendriticMicrocircuitRegressor"]
-
-_DT = 0.1 * ms  # the circuit's time step
 
 
 class DendriticMicrocircuitRegressor(Learner):
@@ -50,6 +51,13 @@ class DendriticMicrocircuitRegressor(Learner):
         Scale of random initial weights ``U(-a, a)``, ``a = weight_scale/sqrt(n_pre)``.
     self_predicting : bool
         Start in the self-predicting state.
+    sigma : Quantity (1/sqrt(second)), optional
+        Somatic white-noise amplitude of every pyramid (paper: ``0.1/sqrt(ms)``;
+        ``None``: the model's default, 0). Every run (chunk) draws its own
+        noise, seeded by ``seed``, the epoch and the chunk.
+    dt : Quantity (second)
+        Simulation time step; ``t_pattern`` and ``t_settle`` are whole
+        numbers of steps.
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         Training and engine settings shared by every learner (defaults here:
         ``chunk=20``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
@@ -79,27 +87,39 @@ class DendriticMicrocircuitRegressor(Learner):
     def __init__(self, layers, t_pattern=100 * ms, t_settle=0 * ms, eta_PP=None, eta_IP=None,
                  eta_PI=None, eta_TD=None, tau_w=None, activation="softplus_sacramento",
                  conductances=None, learn_topdown=False, weights=None, weight_scale=1.0,
-                 self_predicting=True, epochs=1, shuffle=True, chunk=20, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
+                 self_predicting=True, sigma=None, dt=0.1 * ms, epochs=1, shuffle=True, chunk=20,
+                 target="cpp_standalone", seed=0, progress=True, cache_dir=None, warm_start=False):
         self._store(locals())
 
     # ------------------------------------------------------------ hooks
     def _validate_params(self):
         check_layers(self.layers)
-        slots_for(self.t_pattern, self.t_settle, _DT)
+        check_time(self.dt, "dt")
+        slots_for(self.t_pattern, self.t_settle, self.dt)
+        check_bool(self.self_predicting, "self_predicting")
+        check_bool(self.learn_topdown, "learn_topdown")
+        if self.sigma is not None:
+            check_quantity(self.sigma, "sigma", second ** -0.5,
+                           "a noise amplitude in 1/sqrt(time) (e.g. 0.1/sqrt(ms))")
         # everything else is checked by the circuit builder when the session is built
 
     def _presentation(self):
-        t_slot, learn = slots_for(self.t_pattern, self.t_settle, _DT)
+        t_slot, learn = slots_for(self.t_pattern, self.t_settle, self.dt)
         return Presentation(t_slot=t_slot, learn=learn, nudge=(1.0,) * len(learn))
 
+    def _run_values(self):
+        if self.sigma is None:
+            return {}
+        return {f"pyr{k}.sigma": self.sigma for k in range(1, len(self.layers))}
+
     def _build_circuit(self, n_slots):
-        return dendritic_microcircuit(
+        circuit = dendritic_microcircuit(
             list(self.layers), n_patterns=n_slots, t_pattern=self._presentation().t_slot,
             activation=self.activation, conductances=self.conductances, eta_PP=self.eta_PP,
             eta_IP=self.eta_IP, eta_PI=self.eta_PI, eta_TD=self.eta_TD, tau_w=self.tau_w,
             learn_topdown=self.learn_topdown, weights=self.weights,
             weight_scale=self.weight_scale, self_predicting=self.self_predicting, seed=self.seed)
+        return dataclasses.replace(circuit, dt=self.dt)
 
     def _encode_targets(self, y, n, name="y"):
         return check_XY(np.zeros((n, self._n_in())), y, None, self._n_out(), "X", name)[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import ms
 
+from .._validation import check_numeric
 from ..activations import get_activation
 from ..circuits._shapes import check_layers
 from ..circuits.steady_state import steady_state_microcircuit
@@ -128,6 +129,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
 
     def _encode_targets(self, y, n, name="y"):
         """Labels (1-D ints) or target-rate rows (2-D) -> target potentials."""
+        check_numeric(y, name)
         y = np.asarray(y)
         n_out = self._n_out()
         if y.ndim == 1:
