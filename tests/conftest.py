@@ -20,3 +20,17 @@ def mnist_path():
     if not path.exists():
         pytest.skip(f"MNIST subset not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _numpy_codegen_for_incidental_builds():
+    """Brian2 objects built outside a Simulation (a circuit built to read its initial weights,
+    a plain Network) use the numpy target: under Brian's default ``'auto'`` each such build
+    compiled Cython code (20-80 s per test on a fresh machine). Simulations set their own target.
+    """
+    from brian2 import prefs
+
+    old = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = old
