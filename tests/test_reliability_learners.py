@@ -303,6 +303,7 @@ def test_learners_trained_in_threads_equal_learners_trained_in_sequence():
         t.start()
     for t in threads:
         t.join()
+    assert all(o is not None for o in out), "a training thread raised"  # threads swallow errors
     for got, want in zip(out, sequential):
         _same_weights(got, want)
 

@@ -39,6 +39,7 @@ def _learners():
 @pytest.mark.parametrize("learner", _learners(), ids=lambda est: type(est).__name__)
 @pytest.mark.parametrize("check", CHEAP)
 def test_scikit_learn_check(learner, check):
+    # scikit-learn's check functions raise AssertionError (or the learner's error) on failure
     getattr(ec, check)(type(learner).__name__, learner)
 
 
