@@ -4,9 +4,11 @@ Per-sample time (100 ms of full continuous dynamics, dt = 0.1 ms, all four
 plasticity rules on) of our compiled Brian2 circuit (cpp_standalone, dense
 all-to-all path) beside the plain NumPy implementation of exactly the same
 equations with in-place BLAS (``brian_dendrites.reference.ReferenceMicrocircuit``),
-measured in the same run, single-threaded, repeats interleaved (Brian, NumPy
-float64, NumPy float32, Brian, ...) and the minimum of each kept; plus the peak
-memory of the simulating process.
+measured in the same run, single-threaded, repeats interleaved (ours float64,
+NumPy float64, ours float32, NumPy float32, ours float64, ...) and the minimum
+of each kept; plus the peak memory of the simulating process. Ours in float32
+is the same circuit compiled with ``Simulation(..., dtype=np.float32)``
+(Brian2's ``default_float_dtype``), compared with NumPy in float32.
 
 Second table: one epoch in the paper's ``steady_state`` (MNIST) mode on
 MNIST-shaped random data (2000 samples of 784 inputs, 10 classes; the real
@@ -58,8 +60,8 @@ def numpy_timer(n_steps, dtype):
     return timer
 
 
-def brian_timer(n_patterns, cache_dir):
-    """Build (or reuse) the compiled circuit; return ``(timer, build_s, dense)``.
+def brian_timer(n_patterns, cache_dir, dtype=np.float64):
+    """Build (or reuse) the compiled circuit in ``dtype``; return ``(timer, build_s, dense)``.
 
     ``timer()`` runs ``n_patterns`` samples and returns the wall time per
     sample (binary start, reading the run values, writing results included).
@@ -71,7 +73,7 @@ def brian_timer(n_patterns, cache_dir):
 
     t0 = time.perf_counter()
     sim = Simulation(build, n_patterns * 100 * ms, target="cpp_standalone",
-                     cache_dir=cache_dir, name="bench_mc")
+                     cache_dir=cache_dir, name="bench_mc", dtype=dtype)
     build_time = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     values = {"x_in.values": rng.uniform(0, 1, (n_patterns, LAYERS[0])),
@@ -127,29 +129,37 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else 5
     n_patterns = 2 if args.quick else 10
-    brian, build, dense = brian_timer(n_patterns, args.cache_dir)
     n_steps = 1000
-    timers = {"brian": brian, "np64": numpy_timer(n_steps, np.float64),
-              "np32": numpy_timer(n_steps, np.float32)}
+    timers, builds = {}, {}
+    for dtype in (np.float64, np.float32):
+        name = np.dtype(dtype).name
+        timers[f"ours {name}"], builds[name], dense = brian_timer(n_patterns, args.cache_dir,
+                                                                  dtype)
+        timers[f"np {name}"] = numpy_timer(n_steps, dtype)
     # interleaved repeats: every implementation sees the same machine load
     best = {k: np.inf for k in timers}
     for _ in range(repeats):
         for key, timer in timers.items():
             best[key] = min(best[key], timer())
-    per_sample, np64, np32 = best["brian"], best["np64"], best["np32"]
+    np64 = best["np float64"]
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     np_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = []
-    rows.append(("brian_dendrites cpp_standalone (dense), float64", per_sample, per_sample / np64))
-    rows.append(("NumPy in-place BLAS, float64", np64, 1.0))
-    rows.append(("NumPy in-place BLAS, float32", np32, np32 / np64))
+    for name in builds:
+        ours, numpy = best[f"ours {name}"], best[f"np {name}"]
+        rows.append((f"brian_dendrites cpp_standalone (dense), {name}", ours, ours / np64,
+                     ours / numpy))
+        rows.append((f"NumPy in-place BLAS, {name}", numpy, numpy / np64, 1.0))
     print(f"Benchmark 2: microcircuit {LAYERS}, rate mode, 100 ms per sample (1000 steps), "
           f"all rules on, single thread; load average {os.getloadavg()[0]:.1f}")
-    print(f"build (first time, or cache reuse): {build:.1f} s; dense projections: {', '.join(dense)}")
-    print(f"{'implementation':52s} {'s/sample':>9s} {'vs NumPy f64':>12s}")
-    for name, t, ratio in rows:
-        print(f"{name:52s} {t:9.3f} {ratio:12.2f}")
+    print(f"build (first time, or cache reuse): "
+          f"{', '.join(f'{k} {v:.1f} s' for k, v in builds.items())}; "
+          f"dense projections: {', '.join(dense)}")
+    print(f"{'implementation':52s} {'s/sample':>9s} {'vs NumPy f64':>12s} {'vs NumPy same dtype':>20s}")
+    for name, t, ratio, same in rows:
+        print(f"{name:52s} {t:9.3f} {ratio:12.2f} {same:20.2f}")
     print(f"peak memory: binary {peak_mb:.0f} MB, this Python process (NumPy) {np_peak:.0f} MB")
+    rows = [(name, t, ratio) for name, t, ratio, _ in rows]
 
     n_samples = 500 if args.quick else 2000
     ss_timers, ss_build = steady_state_timers(n_samples, args.cache_dir)

@@ -7,9 +7,10 @@ Usage::
 Runs, each in its own process (one thread each, same machine, same run):
 
 1. ``bench_dense_layer.py``    784->500 dense plastic layer vs NumPy dger/np.outer
-2. ``bench_microcircuit.py``   784-500-500-10 microcircuit, rate mode, vs NumPy BLAS
+2. ``bench_microcircuit.py``   784-500-500-10 microcircuit, rate mode, vs NumPy BLAS (float64, float32)
 3. ``bench_urbanczik_nest.py`` Urbanczik-Senn protocol vs NEST 3.10 (``pip install nest-simulator``)
 4. ``bench_sweep.py``          compile-once sweep vs a rebuild per point
+5. ``bench_fig2.py``           the Fig. 2 microcircuit (30-50-10) per 100 ms pattern vs NumPy
 
 and, with ``--out``, writes everything printed (with the date, machine and
 load average) to a file for ``docs/benchmarks.md``.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_dense_layer.py", "bench_microcircuit.py", "bench_urbanczik_nest.py",
-           "bench_sweep.py"]
+           "bench_sweep.py", "bench_fig2.py"]
 
 
 def main(argv=None):

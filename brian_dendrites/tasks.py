@@ -1,7 +1,9 @@
-"""Datasets and tasks: Sacramento teacher-student regression, MNIST subset, one-hot targets.
+"""Datasets and tasks: Sacramento teacher-student regression, MNIST, one-hot targets.
 
-Pure NumPy; no Brian2 import. The MNIST loader needs an explicit path (the
-project ships no data).
+Pure NumPy; no Brian2 import. The MNIST loaders need an explicit path (the
+project ships no data and never downloads any): :func:`load_mnist` reads a
+CSV subset, :func:`load_mnist_idx` the four standard IDX files of the full
+data set, :func:`read_idx` any one IDX file.
 
 References
 ----------
@@ -28,7 +30,8 @@ from ._validation import (
 )
 from .activations import get_activation, softplus_sacramento
 
-__all__ = ["TeacherStudentData", "teacher_student_regression", "load_mnist", "one_hot"]
+__all__ = ["TeacherStudentData", "teacher_student_regression", "load_mnist", "load_mnist_idx",
+           "read_idx", "MNIST_IDX_FILES", "one_hot"]
 
 TeacherStudentData = namedtuple("TeacherStudentData", ["X", "R", "U", "weights"])
 TeacherStudentData.__doc__ = """Teacher-student data set.
@@ -144,11 +147,15 @@ def load_mnist(path, n_train=4000, n_test=1000, seed=0, scale="unit"):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        On a malformed file or impossible split sizes.
+        On a malformed file or impossible split sizes, or if ``path`` is a
+        directory (the IDX files are read by :func:`load_mnist_idx`).
     """
     if path is None:
         raise ValueError("path: a path to the MNIST csv(.gz) file is required")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path: {path} is a directory; load_mnist reads one csv(.gz) file, "
+                         "load_mnist_idx(directory) the four standard MNIST IDX files")
     if not path.is_file():
         raise FileNotFoundError(f"path: MNIST file not found: {path} (expected a csv or csv.gz "
                                 "with 784 pixel columns then the label)")
@@ -190,6 +197,188 @@ def _read_csv(path, mtime_ns, size):
                          f"{data.shape[1]}")
     data.setflags(write=False)
     return data
+
+
+#: The four files of the standard MNIST distribution, by role (each may end in ``.gz``).
+MNIST_IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# IDX type codes (third byte of the magic number) -> big-endian NumPy dtype
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path, ndim=None):
+    """Read one IDX file (the MNIST file format), plain or gzip-compressed.
+
+    An IDX file is a 4-byte magic number (two zero bytes, a type code, the
+    number of dimensions), one big-endian 32-bit size per dimension, then the
+    data in C order.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``
+        (gzip is recognised by its content, not its name).
+    ndim : int, optional
+        Required number of dimensions (3 for images, 1 for labels).
+
+    Returns
+    -------
+    numpy.ndarray
+        The data with the shape of the header, in native byte order
+        (``uint8`` for MNIST).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not an IDX file (wrong magic number or type code), is
+        truncated or has trailing bytes, has the wrong number of dimensions,
+        or is a damaged gzip file.
+
+    Examples
+    --------
+    >>> import io, gzip, tempfile, pathlib
+    >>> raw = bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1])  # three labels 7, 2, 1
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = pathlib.Path(d) / "labels-idx1-ubyte.gz"
+    ...     _ = p.write_bytes(gzip.compress(raw))
+    ...     read_idx(p, ndim=1)
+    array([7, 2, 1], dtype=uint8)
+    """
+    if path is None:
+        raise TypeError("path: expected the path of an IDX file, got None")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: IDX file not found: {path}")
+    if ndim is not None:
+        ndim = check_int(ndim, "ndim", minimum=1)
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"path: {path} is a damaged gzip file ({exc})") from exc
+    where = f"path: {path}"
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or raw[3] == 0:
+        magic = f"magic number 0x{raw[:4].hex()}" if raw else "empty file"
+        raise ValueError(f"{where} is not an IDX file ({magic}; expected a magic number "
+                         "0x0000TTDD with a type code TT and DD dimensions, e.g. 0x00000803 "
+                         "for MNIST images, 0x00000801 for labels)")
+    dims = raw[3]
+    if ndim is not None and dims != ndim:
+        raise ValueError(f"{where}: expected a {ndim}-dimensional IDX file, got {dims} "
+                         f"dimensions (magic number 0x{raw[:4].hex()})")
+    header = 4 + 4 * dims
+    if len(raw) < header:
+        raise ValueError(f"{where} is truncated: {len(raw)} bytes, shorter than its "
+                         f"{header}-byte header")
+    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=dims, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    need = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) < need:
+        raise ValueError(f"{where} is truncated: the header announces shape {shape} "
+                         f"({need} bytes) but the file has {len(raw)} bytes")
+    if len(raw) > need:
+        raise ValueError(f"{where}: {len(raw) - need} bytes after the data of shape {shape} "
+                         "(not an IDX file, or two files concatenated)")
+    data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def _find_idx(directory, stem):
+    """The file of ``stem`` in ``directory`` (plain or ``.gz``; ``-idx`` or ``.idx``)."""
+    names = [stem, stem.replace("-idx", ".idx")]
+    for name in names:
+        for candidate in (name, name + ".gz"):
+            if (directory / candidate).is_file():
+                return directory / candidate
+    raise FileNotFoundError(
+        f"directory: {directory} has no {stem}[.gz]; the standard MNIST files are "
+        f"{', '.join(MNIST_IDX_FILES.values())} (each may be gzip-compressed). This package "
+        "never downloads data: get them from the MNIST database and pass their directory")
+
+
+def load_mnist_idx(directory, n_train=None, n_test=None, scale="unit"):
+    """Load MNIST from the four standard IDX files (60 000 training, 10 000 test images).
+
+    The files (see :data:`MNIST_IDX_FILES`) are ``train-images-idx3-ubyte``,
+    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+    ``t10k-labels-idx1-ubyte``, each plain or with ``.gz``; the variant
+    ``train-images.idx3-ubyte`` is accepted too. The standard split is kept
+    (training images from the training files, test images from the test
+    files, in file order); nothing is downloaded.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The directory holding the four files.
+    n_train, n_test : int, optional
+        Use only the first ``n_train`` training / ``n_test`` test images
+        (``None``: all). ``0`` gives an empty split.
+    scale : {'unit', 'raw'}
+        ``'unit'``: pixels / 255 in [0, 1]; ``'raw'``: 0-255 as floats.
+
+    Returns
+    -------
+    X_train : ndarray, shape (n_train, 784)
+    y_train : ndarray of int, shape (n_train,)
+    X_test : ndarray, shape (n_test, 784)
+    y_test : ndarray of int, shape (n_test,)
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``directory`` or one of the four files is missing.
+    ValueError
+        If a file is not an MNIST IDX file (wrong magic number, truncated,
+        images not 28 x 28 ``uint8``, labels not 0-9), if image and label
+        counts differ, or if ``n_train``/``n_test`` exceed the files' sizes.
+
+    Examples
+    --------
+    The paper-scale experiment, for users who have the files::
+
+        Xtr, ytr, Xte, yte = load_mnist_idx("~/data/mnist")   # 60000 / 10000 images
+    """
+    if directory is None:
+        raise TypeError("directory: expected the directory of the MNIST IDX files, got None")
+    directory = Path(directory).expanduser()
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory: {directory} is not a directory (expected the one "
+                                f"holding {', '.join(MNIST_IDX_FILES.values())}, plain or .gz)")
+    if n_train is not None:
+        n_train = check_int(n_train, "n_train", minimum=0)
+    if n_test is not None:
+        n_test = check_int(n_test, "n_test", minimum=0)
+    check_choice(scale, "scale", ("unit", "raw"))
+    out = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        img_path = _find_idx(directory, MNIST_IDX_FILES[f"{split}_images"])
+        lab_path = _find_idx(directory, MNIST_IDX_FILES[f"{split}_labels"])
+        images = read_idx(img_path, ndim=3)
+        labels = read_idx(lab_path, ndim=1)
+        if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
+            raise ValueError(f"directory: {img_path.name} holds {images.dtype} images of shape "
+                             f"{images.shape[1:]}; MNIST images are uint8 of shape (28, 28)")
+        if labels.dtype != np.uint8 or (labels.size and labels.max() > 9):
+            raise ValueError(f"directory: {lab_path.name} must hold uint8 labels 0-9")
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"directory: {img_path.name} has {images.shape[0]} images but "
+                             f"{lab_path.name} has {labels.shape[0]} labels")
+        if n is not None and n > images.shape[0]:
+            raise ValueError(f"n_{split}: {n} exceeds the {images.shape[0]} images of "
+                             f"{img_path.name}")
+        n = images.shape[0] if n is None else n
+        X = images[:n].reshape(n, 784).astype(float)
+        out += [X / 255.0 if scale == "unit" else X, labels[:n].astype(int)]
+    return tuple(out)
 
 
 def one_hot(y, n_classes=None, low=0.1, high=0.8):

@@ -1,42 +1,57 @@
-"""Sacramento et al. (2018), Fig. 2: teacher-student regression learned by the microcircuit.
+"""Sacramento et al. (2018), Fig. 2: the hidden layer learns through apical errors.
 
 Brian2 rate mode (full continuous dynamics, ``cpp_standalone``). Student
 30-50-10 with 10 interneurons, teacher 30-20-10,
-``r_trgt = phi(10 W2 phi(2 W1 r0))``, ``phi(u) = 0.1 log(1 + exp(u - 3))``;
-top-down weights fixed, self-predicting start, all rules on, output nudged
-toward the teacher's potential. Each sample lasts 12 ms: 4 ms of settling
-(plasticity off), then 8 ms of learning.
+``r_trgt = phi(10 W2 phi(2 W1 r0))``, ``phi(u) = 0.1 log(1 + exp(u - 3))``,
+inputs and weights U(-1, 1); self-predicting start, top-down weights fixed,
+3 ms input low-pass, noise on, the learner's default rates. Trained on the
+same samples: (a) the full microcircuit, (b) the same circuit with the hidden
+layer frozen (output-only learning), (c) a backprop MLP and (d) a
+feedback-alignment MLP with the circuit's own feedback weights.
 
-Printed and plotted: the noise-free test error (MSE of output rates against
-``r_trgt`` on 300 unseen patterns) against the number of training patterns,
-beside a backprop MLP of the student's shape trained online on the same
-samples from the same initial weights, and the angle between ``W2^T`` and
-``B1``. The run itself is :func:`brian_dendrites.experiments.sacramento2018.fig2_regression`
-(settings and why in its docstring and docs/reproductions.md).
+Printed and plotted: the noise-free test error (MSE per output unit of rates
+against ``r_trgt`` on 300 unseen patterns) against training patterns, and the
+two alignment angles: ``angle(W2^T, B1)`` and the angle between the hidden
+error signal that ``B1`` carries and backprop's. The run itself is
+:func:`brian_dendrites.experiments.sacramento2018.fig2_regression`.
 
-Run ``python examples/sacramento2018_fig2_regression.py [--fast] [--out fig.png]``.
+Run ``python examples/sacramento2018_fig2_regression.py`` (20 ms patterns,
+4000 of them, a few minutes), ``--paper`` (the paper's 100 ms x 10^4) or
+``--fast`` (1000 patterns, for a first look).
 """
 
 import argparse
 
-import numpy as np
+from brian_dendrites.experiments.sacramento2018 import FIG2_CI, FIG2_PAPER, fig2_regression
 
-from brian_dendrites.experiments.sacramento2018 import fig2_regression
+LABELS = {"full": "(a) microcircuit", "output_only": "(b) output layer only",
+          "backprop": "(c) backprop MLP", "feedback_alignment": "(d) feedback-alignment MLP"}
 
 
 def plot(out, path):
-    """Write the figure: test error vs training patterns (microcircuit, backprop)."""
+    """Write the figure: test error and alignment angles against training patterns."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogy(*zip(*out["curve"]), "o-", label="microcircuit (Brian2)")
-    ax.semilogy(*zip(*out["backprop"]), "s--", label="backprop MLP, same samples")
-    ax.set(xlabel="training patterns", ylabel="test MSE (rates)",
-           title=f"Fig. 2 regression; angle(W2^T, B1) = {out['angle_deg']:.0f} deg")
-    ax.legend()
+    table = out["table"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for model, label in LABELS.items():
+        d = table[table.model == model]
+        ax.plot(d.patterns, 1e3 * d.test_mse, "o-" if model in ("full", "output_only") else "--",
+                label=label, ms=3)
+    ax.set(xlabel="training patterns", ylabel="test MSE (x 1e-3, rates)", ylim=(0, None),
+           title="teacher-student regression")
+    ax.legend(fontsize=8)
+    for model, color in (("full", "C0"), ("output_only", "C1"), ("feedback_alignment", "C3")):
+        d = table[table.model == model]
+        ax2.plot(d.patterns, d.weight_angle, "-", color=color, label=f"{LABELS[model]}: weights")
+        ax2.plot(d.patterns, d.error_angle, ":", color=color, label=f"{LABELS[model]}: error signal")
+    ax2.axhline(90, color="grey", lw=0.5)
+    ax2.set(xlabel="training patterns", ylabel="angle to backprop (deg)", ylim=(0, 110),
+            title="W2^T vs B1 (solid), hidden error vs backprop (dotted)")
+    ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -44,20 +59,27 @@ def plot(out, path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--fast", action="store_true", help="500 training patterns instead of 2000")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true", help="1000 patterns of 20 ms")
+    mode.add_argument("--paper", action="store_true", help="the paper's 10^4 patterns of 100 ms")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="sacramento2018_fig2_regression.png")
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--target", default="cpp_standalone")
     a = p.parse_args(argv)
-    out = fig2_regression(n_train=500 if a.fast else 2000, every=100 if a.fast else 200,
-                          target=a.target, cache_dir=a.cache_dir)
-    bp = dict(out["backprop"])
-    for k, e in out["curve"]:
-        print(f"patterns {k:5d}  test MSE microcircuit {e:.3e}  backprop {bp.get(k, np.nan):.3e}")
-    e0, e1 = out["curve"][0][1], out["curve"][-1][1]
-    print(f"drop {e0 / e1:.1f}x; ratio to backprop {e1 / out['backprop'][-1][1]:.2f}; "
-          f"angle(W2^T, B1) {out['angle0_deg']:.1f} -> {out['angle_deg']:.1f} deg; "
-          f"Brian2 wall time {out['time_s']:.1f} s")
+    protocol = dict(FIG2_PAPER if a.paper else FIG2_CI)
+    if a.fast:
+        protocol["n_train"] = 1000
+    every = protocol["n_train"] // 10 if not a.fast else 250
+    out = fig2_regression(**protocol, every=every, seed=a.seed, target=a.target,
+                          cache_dir=a.cache_dir)
+    s = out["summary"].set_index("model")
+    print(s[["patterns", "test_mse", "weight_angle", "error_angle"]].to_string(float_format="%.4g"))
+    t0 = out["table"]
+    e0 = t0[(t0.model == "full") & (t0.patterns == 0)].test_mse.iloc[0]
+    print(f"(a): test MSE {e0:.3e} -> {s.test_mse['full']:.3e} ({e0 / s.test_mse['full']:.1f}x); "
+          f"output-only / full = {s.test_mse['output_only'] / s.test_mse['full']:.2f}; "
+          f"Brian2 wall time {out['time_s']['full']:.0f} s + {out['time_s']['output_only']:.0f} s")
     plot(out, a.out)
     print(f"figure: {a.out}")
     return out

@@ -10,6 +10,7 @@ Neurons
     :func:`sst_interneuron` (2 compartments), :func:`urbanczik_senn_neuron`
     (2 compartments, Poisson spiking, NEST's ``pp_cond_exp_mc_urbanczik``),
     :func:`gated_branch` (dendritic branch with a half-space gate, DGN),
+    :func:`low_pass_input` (input rates through a low-pass filter),
     :func:`steady_state_pyramidal`, :func:`steady_state_interneuron` (the
     two-step steady-state approximation, one time step per sample).
 Synapses
@@ -28,7 +29,7 @@ from .plasticity import (
     urbanczik_senn_spiking_synapse,
 )
 from .pyramidal import pyramidal_neuron
-from .spiking import rate_input, with_poisson_spikes
+from .spiking import low_pass_input, rate_input, with_poisson_spikes
 from .steady_state import (
     STEADY_STATE_DEFAULTS,
     fixed_projection,
@@ -51,6 +52,7 @@ __all__ = [
     "urbanczik_senn_spiking_synapse",
     "with_poisson_spikes",
     "rate_input",
+    "low_pass_input",
     "steady_state_pyramidal",
     "steady_state_interneuron",
     "steady_state_rule",
@@ -67,6 +69,7 @@ NEURON_MODELS = {
     "urbanczik_senn": urbanczik_senn_neuron,
     "gated_branch": gated_branch,
     "pyramidal_spiking": lambda: with_poisson_spikes(pyramidal_neuron()),
+    "low_pass_input": low_pass_input,
     "steady_state_pyramidal": steady_state_pyramidal,
     "steady_state_interneuron": steady_state_interneuron,
 }

@@ -266,6 +266,50 @@ def test_dense_summed_blocks_and_presynaptic_target(standalone):
                 np.testing.assert_array_equal(a, b)
 
 
+@pytest.fixture
+def float32_prefs():
+    """Build with Brian2's ``default_float_dtype = float32`` (restored after)."""
+    old = prefs.core.default_float_dtype
+    prefs.core.default_float_dtype = np.float32
+    yield
+    prefs.core.default_float_dtype = old
+
+
+# Brian2's post-run check for invalid states compares float32 arrays with 1e50
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_dense_equals_stock_in_float32(standalone, float32_prefs):
+    """float32 weights and traces: the dense loops (4-byte elements, rows peeled
+    to 32-byte alignment in steps of one float) equal stock Brian bit for bit,
+    also with rows of odd length.
+    """
+    kind = "lowpass"
+    net = Network()
+    layers = {}
+    for n_pre, n_post in SHAPES + [(6, 13)]:
+        pre = _pre_group(n_pre, kind)
+        net.add(pre)
+        for copy, connect in (("dense", "dense"), ("stock", "full")):
+            layers[(n_pre, n_post), copy] = _layer(pre, n_post, kind, connect=connect)
+            net.add(*layers[(n_pre, n_post), copy])
+    dense_syns = [syn for (shape, copy), (_, syn) in layers.items() if copy == "dense"]
+    assert apply_dense(dense_syns) == [syn.name for syn in dense_syns]
+    net.run(N_STEPS * defaultclock.dt)
+    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+    for syn in dense_syns:
+        _, code = _cpp_code(syn)["stateupdate"]
+        assert "float* __restrict  _ptr_array_" in code or "float* const _array_" in code
+    for shape in SHAPES + [(6, 13)]:
+        post_d, syn_d = layers[shape, "dense"]
+        post_s, syn_s = layers[shape, "stock"]
+        assert syn_d.w[:].dtype == np.float32 and syn_d.Delta[:].dtype == np.float32
+        assert np.min(np.abs(syn_s.w[:])) > 1e-6 and len(np.unique(syn_s.w[:])) > 1
+        for a, b in ((syn_d.w[:], syn_s.w[:]), (syn_d.Delta[:], syn_s.Delta[:]),
+                     (post_d.v[:], post_s.v[:])):
+            assert _max_rel_diff(a, b) <= 1e-6, shape
+            if EXPECT_BIT_IDENTICAL:
+                np.testing.assert_array_equal(a, b)
+
+
 def test_fallback_for_sparse_connectivity(standalone):
     kind = "rate_us"
     n_pre, n_post = 3, 5

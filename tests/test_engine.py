@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from brian2 import ms
 
@@ -149,3 +150,74 @@ def test_cache_dir_preference_and_environment(run_prefs, monkeypatch, tmp_path):
     assert sim.cache_dir == tmp_path / "pref"
     with pytest.raises(PreferenceError):
         run_prefs.brian_dendrites.cache_dir = 5
+
+
+def test_network_reads_the_cpu_clock_once_per_run(cache_dir):
+    """The time-step loop makes no clock system call (hoist_run_clock matched Brian2's code)."""
+    from brian_dendrites.engine import Simulation
+
+    sim = Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=cache_dir,
+                     name="runprefs")
+    source = (sim.project_dir / "network.cpp").read_text()
+    start = source.index("while(clock")
+    loop = source[start:source.index("Network::_globally_running = false;", start)]
+    body, after = loop[:loop.rindex("}")], loop[loop.rindex("}"):]
+    assert "elapsed_realtime =" not in body  # was read after every step
+    assert "current = std::clock();" in after and "elapsed_realtime =" in after  # now once
+    res = sim.run({"pyr_alive.v_B": 2.0})
+    # 10 Euler steps of du/dt = -g_L u + g_B (v_B - u) + g_A (0 - u) from 0
+    # (g_L, g_B, g_A = 0.1, 1, 0.8 per ms)
+    u = 0.0
+    for _ in range(10):
+        u += 0.1 * (-0.1 * u + 1.0 * (2.0 - u) - 0.8 * u)
+    np.testing.assert_allclose(res["pyr_alive.u"], u, rtol=1e-12)
+
+
+def test_float32_and_float64_builds_have_separate_cache_entries(tmp_path):
+    """The dtype is part of the cache key: both binaries stay in the cache."""
+    from brian_dendrites.engine import Simulation
+
+    sims = {d: Simulation(_build_small, 1 * ms, target="cpp_standalone", cache_dir=tmp_path,
+                          name="dtypes", dtype=d) for d in ("float64", "float32")}
+    assert sims["float64"].project_dir != sims["float32"].project_dir
+    assert len(list(tmp_path.glob("dtypes_*/main"))) == 2
+    u64 = sims["float64"].run({"pyr_alive.v_B": 2.0})["pyr_alive.u"]
+    u32 = sims["float32"].run({"pyr_alive.v_B": 2.0})["pyr_alive.u"]
+    assert u64.dtype == np.float64 and u32.dtype == np.float32
+    np.testing.assert_allclose(u32, u64, rtol=1e-6)
+    assert np.any(u32 != u64)
+
+
+def _build_sampled():
+    from brian2 import StateMonitor
+
+    import brian_dendrites.models as models
+
+    g = models.pyramidal_neuron().make_group(2, name="pyr_sampled")
+    # a monitor with its own dt has its own clock, 'mon_sampled_clock', renamed
+    # ('mon_sampled_clock_1') by Brian2 while another one is alive
+    return {"pyr_sampled": g, "mon_sampled": StateMonitor(g, "u", record=True, dt=0.5 * ms,
+                                                          name="mon_sampled")}
+
+
+def test_two_live_simulations_of_one_network_share_the_binary(tmp_path):
+    """A session keeps its circuit's objects: a second build sees their names taken."""
+    from brian_dendrites.engine import Simulation
+
+    alive = []
+
+    def build():
+        alive.append(_build_sampled())
+        return alive[-1]
+
+    first = Simulation(build, 2 * ms, target="cpp_standalone", cache_dir=tmp_path,
+                       name="sampled")
+    second = Simulation(build, 2 * ms, target="cpp_standalone", cache_dir=tmp_path,
+                        name="sampled")
+    assert alive[1]["mon_sampled"].clock.name != "mon_sampled_clock"  # Brian2 renamed it
+    assert second.project_dir == first.project_dir
+    assert len(list(tmp_path.glob("sampled_*/main"))) == 1
+    a, b = first.run({"pyr_sampled.v_B": 2.0}), second.run({"pyr_sampled.v_B": 2.0})
+    assert a["mon_sampled.u"].shape == (2, 4)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)

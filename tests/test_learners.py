@@ -49,11 +49,13 @@ def test_learner_learns_and_reports_history():
     Y = X @ rng.uniform(-1, 1, (3, 2))
     net = DendriticMicrocircuitRegressor(LAYERS, t_pattern=5 * ms, chunk=4, target="numpy",
                                          progress=False, eta_PP=0.2 / ms, eta_IP=0.2 / ms,
-                                         eta_PI=0.2 / ms, activation="linear", tau_w=2 * ms)
+                                         eta_PI=0.2 / ms, activation="linear", tau_w=2 * ms,
+                                         weight_init="fan_in", tau_in=0 * ms)
     before = net.fit(X, Y, epochs=0).loss(X, Y)  # epochs=0: built, not trained
     net.fit(X, Y, epochs=3, validation_data=(X, Y))
     hist = net.history_
-    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss", "val_score"]
+    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss", "val_score",
+                                  "weight_angle_1", "error_angle_1"]
     assert list(hist.epoch) == [1, 2, 3]
     assert hist.val_loss.iloc[-1] < 0.1 * before  # measured: 0.79 -> 0.016 in 4 epochs
     assert hist.val_loss.is_monotonic_decreasing

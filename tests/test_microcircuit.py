@@ -119,6 +119,37 @@ def test_microcircuit_rejects_bad_arguments(kwargs, exc, match):
         dendritic_microcircuit(**kwargs)
 
 
+def test_input_low_pass_slows_the_weight_decay_of_pattern_switches(cache_dir):
+    """With no teacher, every pattern switch shrinks the forward weights; the filter damps it.
+
+    At a switch the dendritic prediction jumps while the soma lags (time
+    constant ``tau_s = 1/(g_L + g_B + g_A)`` ~ 0.5 ms); the forward rule turns
+    that into ``-eta c tau_s W Cov(x)`` per switch. Through a low-pass of
+    ``tau_in`` the transient, and the decay, shrink by about
+    ``tau_s / (tau_in + tau_s)`` (0.15 for 3 ms). The filter must reach both
+    the basal drive and the rule's presynaptic factor for this to hold.
+    Same binary for both runs (``inp.tau_in`` is a run value).
+    """
+    n, layers = 1000, [30, 50, 10]
+
+    def build():
+        return dendritic_microcircuit(layers, n_patterns=n, t_pattern=10 * ms, seed=1,
+                                      self_predicting=True, eta_PP=[3 / ms, 0 / ms],
+                                      eta_IP=0 / ms, eta_PI=0 / ms)
+
+    circ = build()
+    sim = Simulation(lambda: build().objects, n * 10 * ms, target="cpp_standalone",
+                     cache_dir=cache_dir, name="switch_decay")
+    X = np.random.default_rng(2).uniform(-1, 1, (n, layers[0]))
+    W0 = np.linalg.norm(circ.initial_weights["W1"])
+    decay = {}
+    for tau in (0, 3):
+        res = sim.run({"x_in.values": X, "inp.tau_in": tau * ms}, read=["W1.w"])
+        decay[tau] = np.log(W0 / np.linalg.norm(res["W1.w"]))
+    assert decay[0] > 0.5, decay  # steps: a strong decay with no teacher at all
+    assert 0 < decay[3] < 0.35 * decay[0], decay
+
+
 def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
     """Poisson spikes with rate traces: time-averaged potentials equal rate mode's."""
     from brian2 import StateMonitor
@@ -127,12 +158,13 @@ def test_spiking_mode_fluctuates_around_the_rate_mode_fixed_point(cache_dir):
     X = np.array([[0.9, 0.2, 0.6, 0.4]])
     off = dict(eta_PP=0 / ms, eta_IP=0 / ms, eta_PI=0 / ms)
     circuit = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
-                                     activation="logistic", weight_scale=2.0,
+                                     activation="logistic", weight_scale=2.0, weight_init="fan_in",
                                      self_predicting=True, **off)
 
     def build():
         c = dendritic_microcircuit(layers, n_patterns=1, t_pattern=2000 * ms, seed=3,
-                                   activation="logistic", weight_scale=2.0, self_predicting=True,
+                                   activation="logistic", weight_scale=2.0, weight_init="fan_in",
+                                   self_predicting=True,
                                    mode="spiking", **off)
         objs = dict(c.objects)
         objs["mon"] = StateMonitor(objs["pyr2"], "u", record=True, dt=1 * ms, name="mon")

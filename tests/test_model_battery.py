@@ -1,6 +1,6 @@
-"""Every model of the library passes its battery: neurons on all three targets,
-synapses on numpy and cpp_standalone (cython is optional for synapses: its first
-compile costs ~20 s per code object).
+"""Every model of the library passes its battery on numpy and cpp_standalone; the
+neuron batteries run on cython too in the slow suite (Cython's first compile costs
+~20 s per code object: 3-5 minutes of a fresh CI run for the library).
 """
 
 import pytest
@@ -21,11 +21,22 @@ SKIP = ("lastspike", "not_refractory")
 INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",)}
 
 
+@pytest.mark.parametrize("targets", [("numpy", "cpp_standalone"),
+                                     pytest.param(("numpy", "cython", "cpp_standalone"),
+                                                  marks=pytest.mark.slow)],
+                         ids=["numpy-standalone", "all-targets"])
 @pytest.mark.parametrize("name", sorted(models.NEURON_MODELS))
-def test_model_battery(name, cache_dir):
+def test_model_battery(name, targets, cache_dir):
     model = models.NEURON_MODELS[name]()
-    results = check_neuron_model(model, overrides=DETERMINISTIC.get(name), cache_dir=cache_dir,
-                                 duration=2 * ms, skip=SKIP, inert=INERT.get(name, ()))
+    results = check_neuron_model(model, targets=targets, overrides=DETERMINISTIC.get(name),
+                                 cache_dir=cache_dir, duration=2 * ms, skip=SKIP,
+                                 inert=INERT.get(name, ()))
+    assert set(results) == set(targets)
+
+
+def test_one_model_battery_on_cython_in_the_default_suite(cache_dir):
+    """Brian's default runtime target stays covered by the default suite (one small model)."""
+    results = check_neuron_model(models.low_pass_input(), cache_dir=cache_dir, duration=2 * ms)
     assert set(results) == {"numpy", "cython", "cpp_standalone"}
 
 

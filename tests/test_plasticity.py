@@ -160,7 +160,8 @@ def numpy_results():
             for name, b in BUILDS.items()}
 
 
-@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+@pytest.mark.parametrize("target", [pytest.param("cython", marks=pytest.mark.slow),
+                                    "cpp_standalone"])  # cython: ~40-70 s of compiling each
 @pytest.mark.parametrize("name", sorted(BUILDS))
 def test_identical_results_across_targets(name, target, numpy_results, cache_dir):
     sim = Simulation(BUILDS[name], 100 * ms, target=target, name=name, cache_dir=cache_dir)

@@ -16,6 +16,7 @@ from scipy.special import expit
 from brian_dendrites.circuits import dendritic_microcircuit, synapses_to_matrix
 from brian_dendrites.engine import Simulation
 from brian_dendrites.experiments import sacramento2018
+from brian_dendrites.experiments import sacramento2018_self_predicting as self_predicting
 from brian_dendrites.lab import angle_deg, cosine, feedback_alignment_angles, layer_alignment, update_gradient_alignment
 from brian_dendrites.reference.mlp import backprop_gradients
 
@@ -92,57 +93,95 @@ def test_self_predicting_updates_align_with_backprop_gradient():
 
 # ------------------------------------------------ item 1: self-predicting state
 def test_self_predicting_state_emerges_fast(cache_dir, tmp_path):
-    """The example's --fast mode: 8-6-4 net, 100 random patterns of 10 ms, IP and PI only.
+    """The example's --fast mode: 8-6-4 net, random weights, 1000 patterns, IP and PI only.
 
-    Measured (cpp_standalone): probe RMS of v_A 1.0 -> 0.24 of its initial
-    value, |W_PI + B|/|B| 1.23 -> 0.84. Thresholds: below 0.5 and a decrease
-    of |W_PI + B| by at least 20 %.
+    Measured (cpp_standalone, seed 0): |W_PI + B|/|B| 1.234 -> 0.0176, probe
+    RMS of v_A 1.0 -> 0.0046 of its initial value, |W_IP - s W2|/|s W2|
+    1.551 -> 0.0089; seeds 1 / 2: |W_PI + B|/|B| 0.045 / 0.0074, v_A 0.0057 /
+    0.0037. 5-10 s of runs after the build. Thresholds: |W_PI + B|/|B| below
+    0.15 (3x the worst seed) and v_A below 2 % (3.5x).
     """
+    with pytest.raises(ValueError, match="n_train must be a multiple of chunk"):
+        self_predicting.self_predicting_state(n_train=150, chunk=100)
+    with pytest.raises(ValueError, match="n_probe must be at most chunk"):
+        self_predicting.self_predicting_state(n_probe=200, chunk=100)
+    with pytest.raises(ValueError, match="t_settle"):
+        self_predicting.self_predicting_state(t_settle=10 * ms)
+    with pytest.raises(ValueError, match="settings: \\['seed'\\]"):
+        self_predicting.self_predicting_state(settings={"seed": 3})
     png = tmp_path / "sp.png"
     out = _example_main("sacramento2018_self_predicting",
                         ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
-    assert out["va_rel"][-1] < 0.5
-    assert out["pi_rel"][-1] < 0.8 * out["pi_rel"][0]
-    assert out["ip_rel"][-1] < out["ip_rel"][0]
+    assert out["patterns"][-1] == 1000
+    assert out["pi_rel"][0] > 1.2
+    assert out["pi_rel"][-1] < 0.15
+    assert out["va_rel"][-1] < 0.02
+    assert out["ip_rel"][-1] < 0.1 * out["ip_rel"][0]
 
 
 @pytest.mark.slow
 def test_self_predicting_state_long(cache_dir):
-    """400 patterns: probe RMS of v_A below 5 % of its initial value.
+    """2000 patterns, seeds 0-2: the self-predicting state, 50x inside the targets.
 
-    Measured: 0.040 of the initial RMS, |W_PI + B|/|B| 1.23 -> 0.47,
-    |W_IP - s W2|/|s W2| 1.55 -> 0.17 (27 s with a cached binary).
+    Measured (cpp_standalone): |W_PI + B|/|B| 1.234 / 1.282 / 1.370 ->
+    0.0017 / 0.0019 / 0.0014, probe RMS of v_A 0.0009 / 0.0009 / 0.0007 of its
+    initial value (7-28 s of runs per seed, one binary for all seeds).
+    Targets (issue 16): <= 0.1 and <= 5 %; thresholds 0.01 and 0.5 %.
     """
-    out = sacramento2018.self_predicting_state((8, 6, 4), n_train=400, cache_dir=cache_dir)
-    assert out["va_rel"][-1] < 0.05
-    assert out["pi_rel"][-1] < 0.5 * out["pi_rel"][0]
+    for seed in (0, 1, 2):
+        out = self_predicting.self_predicting_state((8, 6, 4), n_train=2000, seed=seed,
+                                                    cache_dir=cache_dir)
+        assert out["pi_rel"][-1] < 0.01, seed
+        assert out["va_rel"][-1] < 0.005, seed
 
 
 # ------------------------------------------------------ item 2: Fig. 2 regression
-@pytest.mark.slow
-def test_fig2_regression_learns_like_backprop(cache_dir):
-    """2000 patterns: test error falls >= 10x and ends within 2x of backprop.
+def _fig2_checks(out, ratio, weight_angle, error_angle):
+    s = out["summary"].set_index("model")
+    full, shallow = s.loc["full"], s.loc["output_only"]
+    assert shallow.test_mse / full.test_mse >= ratio, s  # the hidden layer's own contribution
+    assert full.weight_angle <= weight_angle, s  # W2 turned toward B1 ...
+    assert full.error_angle <= error_angle, s  # ... and the hidden error toward backprop's
+    assert shallow.weight_angle >= 85, s  # without hidden learning nothing aligns
+    t = out["table"]
+    start = t[(t.model == "full") & (t.patterns == 0)].test_mse.iloc[0]
+    # the yardstick trained on the same samples does better still
+    assert s.loc["backprop"].test_mse < full.test_mse < start, s
+    return s
 
-    Measured: 7.45e-3 -> 5.60e-4 (13.3x), backprop 3.44e-4 (ratio 1.63), 83 s.
+
+def test_fig2_ci_sized_hidden_layer_learns_through_apical_errors(cache_dir):
+    """CI-sized Fig. 2: 4000 patterns of 20 ms, seed 2.
+
+    Issue targets: output-only / full >= 1.5, weight angle <= 75 deg, hidden
+    error-signal angle <= 55 deg, output-only weight angle >= 85 deg.
+    Measured: see docs/reproductions.md (section 2).
     """
-    out = sacramento2018.fig2_regression(n_train=2000, cache_dir=cache_dir)
-    e0, e1 = out["curve"][0][1], out["curve"][-1][1]
-    assert e1 < e0 / 10
-    assert e1 < 2 * out["backprop"][-1][1]
+    out = sacramento2018.fig2_regression(**sacramento2018.FIG2_CI, every=1000, seed=2,
+                                         cache_dir=cache_dir, log=None)
+    _fig2_checks(out, ratio=1.5, weight_angle=75, error_angle=55)
 
 
 @pytest.mark.slow
-def test_fig2_regression_fast_mode(cache_dir, tmp_path):
-    """The example's --fast mode (500 patterns, about 110 s on a busy machine).
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fig2_paper_faithful(seed, cache_dir):
+    """The paper's protocol: 10^4 patterns of 100 ms, noise on, default rates.
 
-    Measured: test MSE 7.45e-3 -> 2.34e-3 (3.2x), backprop 1.77e-3 (ratio 1.33).
-    Thresholds: at least 2.5x drop, within 2x of backprop.
+    Issue targets: output-only / full >= 3, full <= 3e-3, weight angle <= 66 deg,
+    error-signal angle <= 50 deg, output-only >= 85 deg. Measured:
+    docs/reproductions.md (section 2).
     """
+    out = sacramento2018.fig2_regression(**sacramento2018.FIG2_PAPER, every=2000, seed=seed,
+                                         cache_dir=cache_dir, log=None)
+    s = _fig2_checks(out, ratio=3, weight_angle=66, error_angle=50)
+    assert s.loc["full"].test_mse <= 3e-3
+
+
+def test_fig2_example_fast_mode(cache_dir, tmp_path):
+    """The example as a user runs it (``--fast``): prints the table and writes the figure."""
     png = tmp_path / "fig2.png"
     out = _example_main("sacramento2018_fig2_regression",
                         ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
-    e0, e1 = out["curve"][0][1], out["curve"][-1][1]
-    assert e1 < e0 / 2.5
-    assert e1 < 2 * out["backprop"][-1][1]
+    assert set(out["summary"].model) == {"full", "output_only", "backprop", "feedback_alignment"}

@@ -71,7 +71,7 @@ def test_chained_session_runs_equal_one_long_run_and_start_as_built():
     for key in short.state:
         np.testing.assert_array_equal(res[key], ref[key], err_msg=key)
     np.testing.assert_array_equal(short.outputs(res), long.outputs(ref)[2:])
-    assert np.abs(short.weights["W1"] - short.circuit.weights["W1"].initial).max() > 1e-4
+    assert np.abs(short.weights["W1"] - short.circuit.weights["W1"].initial).max() > 1e-5  # plasticity acted
 
 
 def test_evaluation_runs_leave_the_state_alone_and_reset_restores_it():

@@ -1,7 +1,5 @@
 """The steady-state (two-step) microcircuit: reference agreement, rate-mode limit, learning."""
 
-import time
-
 import numpy as np
 import pytest
 from brian2 import ms
@@ -229,43 +227,6 @@ def test_classifier_rejects_bad_inputs():
         clf.predict(np.full((2, 3), np.nan))
 
 
-@pytest.mark.slow
-def test_mnist_784_500_500_10_below_8_percent(mnist_path, cache_dir):
-    from brian_dendrites.tasks import load_mnist
-
-    Xtr, ytr, Xte, yte = load_mnist(mnist_path)
-    clf = SteadyStateMicrocircuitClassifier([784, 500, 500, 10], eta_PP=0.04 / ms,
-                                            eta_IP=0.006 / ms, chunk=1000, progress=False,
-                                            cache_dir=cache_dir)
-    clf.fit(Xtr[:1], ytr[:1], epochs=0)  # build (or reuse) the binary outside the timing
-    errors = []
-    t0 = time.perf_counter()
-    for _ in range(20):
-        clf.partial_fit(Xtr, ytr, validation_data=(Xte, yte))
-        errors.append(float(clf.history_.val_loss.iloc[-1]))
-        if errors[-1] < 0.08:
-            break
-    print(f"test errors per epoch: {errors}; {(time.perf_counter() - t0) / len(errors):.1f} s/epoch")
-    # measured: 22.5 13.7 10.5 11.4 11.1 10.3 9.7 7.1 % (epochs 1-8), 2-6 s per epoch
-    assert errors[-1] < 0.08
-
-
-def test_example_fast_mode_runs(mnist_path, tmp_path):
-    import runpy
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / "sacramento2018_fig3_mnist.py"
-    main = runpy.run_path(str(path), run_name="example")["main"]
-    out = tmp_path / "curves.png"
-    curves, times = main(["--fast", "--data", str(mnist_path), "--out", str(out)])
-    assert out.stat().st_size > 1000
-    assert set(curves) == {"brian2 steady state (online)", "numpy reference (online)",
-                           "backprop", "feedback alignment"}
-    assert all(len(c) == 2 and all(0 <= e <= 1 for e in c) for c in curves.values())
-    with pytest.raises(SystemExit, match="MNIST file not found"):
-        main(["--fast", "--data", str(tmp_path / "missing.csv.gz")])
-
-
 def test_steady_state_is_its_own_builder_with_the_papers_mixing_factors():
     with pytest.raises(ValueError, match="steady_state_microcircuit"):
         dendritic_microcircuit([4, 3, 2], n_patterns=5, mode="steady_state")
@@ -275,3 +236,77 @@ def test_steady_state_is_its_own_builder_with_the_papers_mixing_factors():
     c = steady_state_microcircuit([4, 3, 2], n_samples=5)
     assert float(c.objects["pyr1"].lam_A[:]) == pytest.approx(lam["lam_A"])  # the models' defaults
     assert c.dt == c.t_slot == 1 * ms and c.n_slots == 5
+
+
+# ---------------------------------------------------------------------------
+# learning-rate schedule
+# ---------------------------------------------------------------------------
+def test_schedule_factors_rates_and_params():
+    clf = SteadyStateMicrocircuitClassifier([784, 500, 500, 10])
+    assert clf.get_params()["lr_decay"] == 0.5 and clf.get_params()["lr_decay_epochs"] == 5
+    assert [clf.learning_rate_factor(e) for e in range(11)] == [1.0] * 5 + [0.5] * 5 + [0.25]
+    clf.set_params(lr_decay=0.8, lr_decay_epochs=1)
+    assert clf.learning_rate_factor(3) == pytest.approx(0.8 ** 3)
+    rates = clf.set_params(eta_PP=[0.1 / ms, 0.2 / ms, 0.3 / ms], eta_IP=0.05 / ms).learning_rates(2)
+    assert sorted(rates) == ["IP1.eta", "IP2.eta", "W1.eta", "W2.eta", "W3.eta", "int1.eta_b",
+                             "int2.eta_b", "pyr1.eta_b", "pyr2.eta_b", "pyr3.eta_b"]
+    assert float(rates["W2.eta"] * ms) == pytest.approx(0.2 * 0.64)
+    assert float(rates["pyr3.eta_b"] * ms) == pytest.approx(0.3 * 0.64)
+    assert float(rates["int1.eta_b"] * ms) == pytest.approx(0.05 * 0.64)
+    assert SteadyStateMicrocircuitClassifier([3, 2], lr_decay=1).learning_rate_factor(99) == 1.0
+    sklearn_base = pytest.importorskip("sklearn.base")
+    twin = sklearn_base.clone(clf)
+    assert twin.lr_decay == 0.8 and twin.lr_decay_epochs == 1
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(lr_decay=0), ValueError, "lr_decay"),
+    (dict(lr_decay=1.5), ValueError, "lr_decay"),
+    (dict(lr_decay="half"), TypeError, "lr_decay"),
+    (dict(lr_decay_epochs=0), ValueError, "lr_decay_epochs"),
+    (dict(lr_decay_epochs=2.5), TypeError, "lr_decay_epochs"),
+])
+def test_schedule_rejects_bad_values(kwargs, exc, match):
+    clf = SteadyStateMicrocircuitClassifier([3, 4, 2], target="numpy", progress=False, **kwargs)
+    with pytest.raises(exc, match=match):
+        clf.fit(np.ones((2, 3)), [0, 1])
+    with pytest.raises(exc, match=match):
+        clf.learning_rate_factor(0)
+    with pytest.raises(ValueError, match="epoch"):
+        SteadyStateMicrocircuitClassifier([3, 2]).learning_rate_factor(-1)
+
+
+def test_schedule_equals_reference_trained_epoch_by_epoch_with_decayed_rates():
+    """Two epochs with rates x1 then x0.5 = the NumPy reference called twice with those rates."""
+    from brian_dendrites.activations import logistic_inverse
+    from brian_dendrites.tasks import one_hot
+
+    layers, n = [5, 4, 3, 2], 6
+    rng = np.random.default_rng(4)
+    X, y = rng.uniform(0, 1, (n, 5)), np.array([0, 1, 1, 0, 1, 0])
+    lam = dict(lam_out=0.4, lam_A=0.5, lam_I=0.0)
+    eta_pp, eta_ip = [0.3, 0.2, 0.1], 0.2
+    clf = SteadyStateMicrocircuitClassifier(
+        layers, eta_PP=[e / ms for e in eta_pp], eta_IP=eta_ip / ms, lr_decay=0.5,
+        lr_decay_epochs=1, weight_scale=2.0, seed=3, chunk=n, shuffle=False, target="numpy",
+        progress=False, **lam)
+    clf.fit(X, y, epochs=2)
+    ref = ReferenceMicrocircuit(layers, phi="logistic", bias=True, weight_scale=2.0, seed=3)
+    ref.init_self_predicting("steady_state")
+    U = logistic_inverse(one_hot(y, 2))
+    for f in (1.0, 0.5):
+        ref.fit_steady_state(X, U, epochs=1, batch_size=1, eta_PP=[e * f for e in eta_pp],
+                             eta_IP=eta_ip * f, shuffle=False, **lam)
+    weights = clf.weights_
+    for k in range(1, 4):
+        np.testing.assert_allclose(weights[f"W{k}"], ref.W[k - 1], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(clf.session_.state[f"pyr{k}.b"], ref.b[k - 1], rtol=0,
+                                   atol=1e-9)
+    for k in range(1, 3):
+        np.testing.assert_allclose(weights[f"IP{k}"], ref.IP[k - 1], rtol=0, atol=1e-9)
+    # constant rates give other weights: the schedule acted
+    const = ReferenceMicrocircuit(layers, phi="logistic", bias=True, weight_scale=2.0, seed=3)
+    const.init_self_predicting("steady_state")
+    const.fit_steady_state(X, U, epochs=2, batch_size=1, eta_PP=eta_pp, eta_IP=eta_ip,
+                           shuffle=False, **lam)
+    assert np.abs(const.W[0] - weights["W1"]).max() > 1e-4

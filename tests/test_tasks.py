@@ -150,3 +150,133 @@ def test_load_mnist_real_file_is_shuffled_and_disjoint():
     assert not np.array_equal(other[0], again[0])
     raw = tasks.load_mnist(MNIST, n_train=10, n_test=0, seed=0, scale="raw")[0]
     np.testing.assert_allclose(raw / 255, Xtr[:10])
+
+
+# ---------------------------------------------------------------------------
+# MNIST IDX files
+# ---------------------------------------------------------------------------
+def _idx_bytes(data, type_code=0x08):
+    data = np.asarray(data)
+    head = bytes([0, 0, type_code, data.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in data.shape)
+    return head + data.astype(data.dtype.newbyteorder(">")).tobytes()
+
+
+def _write_idx_set(directory, n_train=7, n_test=3, gz=(), seed=0):
+    """Tiny MNIST-shaped IDX files; ``gz``: roles to gzip. Returns the arrays written."""
+    rng = np.random.default_rng(seed)
+    arrays = {"train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+              "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+              "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+              "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8)}
+    for role, a in arrays.items():
+        name = tasks.MNIST_IDX_FILES[role]
+        raw = _idx_bytes(a)
+        if role in gz:
+            (directory / (name + ".gz")).write_bytes(gzip.compress(raw))
+        else:
+            (directory / name).write_bytes(raw)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [(), ("train_images", "train_labels", "test_images",
+                                     "test_labels"), ("train_images", "test_labels")])
+def test_load_mnist_idx_reads_plain_and_gzip_files(tmp_path, gz):
+    a = _write_idx_set(tmp_path, gz=gz)
+    Xtr, ytr, Xte, yte = tasks.load_mnist_idx(tmp_path)
+    assert Xtr.shape == (7, 784) and Xte.shape == (3, 784) and ytr.dtype.kind == "i"
+    np.testing.assert_array_equal(Xtr * 255, a["train_images"].reshape(7, 784))
+    np.testing.assert_array_equal(Xte * 255, a["test_images"].reshape(3, 784))
+    np.testing.assert_array_equal(ytr, a["train_labels"])
+    np.testing.assert_array_equal(yte, a["test_labels"])
+    Xtr2, ytr2, Xte2, yte2 = tasks.load_mnist_idx(str(tmp_path), n_train=4, n_test=0, scale="raw")
+    np.testing.assert_array_equal(Xtr2, a["train_images"][:4].reshape(4, 784))
+    np.testing.assert_array_equal(ytr2, a["train_labels"][:4])
+    assert Xte2.shape == (0, 784) and yte2.shape == (0,)
+
+
+def test_read_idx_types_and_doc_variant_names(tmp_path):
+    f = tmp_path / "x.idx"
+    data = np.arange(-6, 6, dtype=np.int16).reshape(3, 4)
+    f.write_bytes(_idx_bytes(data, 0x0B))
+    out = tasks.read_idx(f, ndim=2)
+    np.testing.assert_array_equal(out, data)
+    assert out.dtype == np.int16 and out.dtype.isnative
+    floats = np.array([1.5, -2.25])
+    f.write_bytes(_idx_bytes(floats, 0x0E))
+    np.testing.assert_array_equal(tasks.read_idx(f), floats)
+    # the dotted variant of the names (train-images.idx3-ubyte) is found too
+    a = _write_idx_set(tmp_path, n_train=2, n_test=2)
+    for name in tasks.MNIST_IDX_FILES.values():
+        (tmp_path / name).rename(tmp_path / name.replace("-idx", ".idx"))
+    np.testing.assert_array_equal(tasks.load_mnist_idx(tmp_path)[1], a["train_labels"])
+
+
+def test_idx_errors_name_the_problem(tmp_path):
+    a = _write_idx_set(tmp_path)
+    img = tmp_path / tasks.MNIST_IDX_FILES["train_images"]
+    lab = tmp_path / tasks.MNIST_IDX_FILES["train_labels"]
+    good_img, good_lab = img.read_bytes(), lab.read_bytes()
+    # wrong magic number: a CSV, or a byte order mark where the zeros belong
+    img.write_bytes(b"1,2,3\n" + good_img[6:])
+    with pytest.raises(ValueError, match=r"not an IDX file \(magic number 0x312c322c"):
+        tasks.load_mnist_idx(tmp_path)
+    img.write_bytes(bytes([0, 0, 0x42, 3]) + good_img[4:])  # unknown type code
+    with pytest.raises(ValueError, match="not an IDX file"):
+        tasks.read_idx(img)
+    img.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty file"):
+        tasks.read_idx(img)
+    # images and labels swapped: wrong number of dimensions
+    img.write_bytes(good_lab)
+    with pytest.raises(ValueError, match="expected a 3-dimensional IDX file, got 1"):
+        tasks.load_mnist_idx(tmp_path)
+    # truncated data, truncated header, trailing bytes
+    img.write_bytes(good_img[:-10])
+    with pytest.raises(ValueError, match=r"truncated: the header announces shape \(7, 28, 28\)"):
+        tasks.load_mnist_idx(tmp_path)
+    img.write_bytes(good_img[:9])
+    with pytest.raises(ValueError, match="truncated: 9 bytes, shorter than its 16-byte header"):
+        tasks.read_idx(img)
+    img.write_bytes(good_img + b"\0\0")
+    with pytest.raises(ValueError, match="2 bytes after the data"):
+        tasks.read_idx(img)
+    # a damaged gzip file
+    img.unlink()
+    gzimg = tmp_path / (img.name + ".gz")
+    gzimg.write_bytes(gzip.compress(good_img)[:-12])
+    with pytest.raises(ValueError, match="damaged gzip file"):
+        tasks.load_mnist_idx(tmp_path)
+    gzimg.unlink()
+    img.write_bytes(good_img)
+    # mismatched counts between images and labels
+    lab.write_bytes(_idx_bytes(a["train_labels"][:5]))
+    with pytest.raises(ValueError, match="has 7 images but train-labels-idx1-ubyte has 5 labels"):
+        tasks.load_mnist_idx(tmp_path)
+    # labels out of range, images of the wrong size or type
+    lab.write_bytes(_idx_bytes(np.full(7, 12, dtype=np.uint8)))
+    with pytest.raises(ValueError, match="labels 0-9"):
+        tasks.load_mnist_idx(tmp_path)
+    lab.write_bytes(good_lab)
+    img.write_bytes(_idx_bytes(np.zeros((7, 20, 20), dtype=np.uint8)))
+    with pytest.raises(ValueError, match=r"shape \(20, 20\); MNIST images are uint8 of shape"):
+        tasks.load_mnist_idx(tmp_path)
+    img.write_bytes(good_img)
+    # sizes, scale, missing files and directories
+    with pytest.raises(ValueError, match="n_train: 8 exceeds the 7 images"):
+        tasks.load_mnist_idx(tmp_path, n_train=8)
+    with pytest.raises(ValueError, match="n_test"):
+        tasks.load_mnist_idx(tmp_path, n_test=-1)
+    with pytest.raises(ValueError, match="scale"):
+        tasks.load_mnist_idx(tmp_path, scale="zscore")
+    (tmp_path / tasks.MNIST_IDX_FILES["test_labels"]).unlink()
+    with pytest.raises(FileNotFoundError, match=r"no t10k-labels-idx1-ubyte\[.gz\].*never downloads"):
+        tasks.load_mnist_idx(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        tasks.load_mnist_idx(tmp_path / "nowhere")
+    with pytest.raises(TypeError, match="directory"):
+        tasks.load_mnist_idx(None)
+    with pytest.raises(FileNotFoundError, match="IDX file not found"):
+        tasks.read_idx(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="is a directory; load_mnist reads one csv"):
+        tasks.load_mnist(tmp_path)

@@ -2,8 +2,9 @@
 
 Built only from the :mod:`brian_dendrites.models` strings:
 
-- ``inp``: input rates ``r = x_in(t, i)`` (a 2-D TimedArray, one row per
-  pattern, each held for ``t_pattern``);
+- ``inp``: input rates ``r``, the patterns ``x_in(t, i)`` (a 2-D TimedArray,
+  one row per pattern, each held for ``t_pattern``) through a low-pass filter
+  of time constant ``tau_in`` (:func:`~brian_dendrites.models.low_pass_input`);
 - ``pyr1 .. pyrL``: pyramidal populations (hidden: soma, basal, apical;
   output ``pyrL``: ``g_A = 0``, nudged to ``u_target(t, i)`` while
   ``nudge_in(t) = 1``);
@@ -26,7 +27,7 @@ without a rebuild. Defaults come from the model specs
 (:func:`~brian_dendrites.models.pyramidal_neuron`,
 :func:`~brian_dendrites.models.sst_interneuron`,
 :func:`~brian_dendrites.models.dendritic_prediction_rule`) and
-:data:`LEARNING_RATES`.
+:func:`default_learning_rates`.
 """
 
 from __future__ import annotations
@@ -58,19 +59,83 @@ from .base import (
 )
 
 __all__ = ["dendritic_microcircuit", "self_predicting_weights", "weight_shapes",
-           "default_conductances", "LEARNING_RATES", "MODES"]
+           "default_conductances", "default_learning_rates", "LEARNING_RATES", "T_REFERENCE",
+           "WEIGHT_INITS", "MODES"]
 
 #: Simulation modes built by :func:`dendritic_microcircuit` (the paper's
 #: steady-state MNIST approximation is its own builder,
 #: :func:`~brian_dendrites.circuits.steady_state_microcircuit`).
 MODES = ("rate", "spiking")
 
-#: Default learning rates of the four rules (reimplementation defaults,
-#: ../shared/PAPERS.md section 1): bottom-up (eq. 7), pyramid -> interneuron
-#: (eq. 8), interneuron -> apical (eq. 9), top-down (eq. 10, off).
-LEARNING_RATES = dict(eta_PP=1e-3 / ms, eta_IP=2e-4 / ms, eta_PI=5e-4 / ms, eta_TD=0 / ms)
+#: Pattern length at which :data:`LEARNING_RATES` apply.
+T_REFERENCE = 100 * ms
+
+#: Default learning rates at 100 ms patterns, for the paper's sparse softplus
+#: regime (hidden rates ~0.007): bottom-up rates of hidden layers (eq. 7) and of
+#: the output layer, pyramid -> interneuron (eq. 8), interneuron -> apical
+#: (eq. 9; 0 when the circuit starts self-predicting, else ``PI_FRACTION`` of
+#: the output rate so that the self-predicting state can form) and top-down
+#: (eq. 10, off). Measured in ../shared/notes/sacramento-fig2-probe.md (setting
+#: E10): ~250-400x the values quoted by reimplementations; hidden/output = 4,
+#: since the error reaching a hidden soma is attenuated by the apical mixing
+#: factor ~0.42 and partly absorbed by the interneurons. Other pattern lengths
+#: scale them by ``T_REFERENCE / t_pattern`` (:func:`default_learning_rates`).
+LEARNING_RATES = dict(eta_PP_hidden=0.5 / ms, eta_PP_output=0.125 / ms, eta_IP=0.3 / ms,
+                      eta_PI=0 / ms, eta_TD=0 / ms)
+#: Interneuron -> apical rate, relative to the output rate, when the
+#: self-predicting state must form from random weights (the rule drives the
+#: apical potential, teaching signal included, to zero: keep it slow).
+PI_FRACTION = 0.1
+
+
+def default_learning_rates(layers, t_pattern=T_REFERENCE, self_predicting=True) -> dict:
+    """Learning rates that make the microcircuit learn at this pattern length.
+
+    :data:`LEARNING_RATES` scaled by ``T_REFERENCE / t_pattern`` (a pattern's
+    weight change is proportional to its duration): at 20 ms patterns every
+    rate is 5x its 100 ms value. Tuned for the paper's sparse softplus and
+    U(-1, 1) weights; other activations or weight scales change the size of
+    the rates and errors, and with them the rates that learn. Patterns
+    shorter than ~20 ms learn little whatever the rates (the somata settle
+    in ~0.5 ms, and every switch acts as a weight decay; see
+    :func:`~brian_dendrites.models.low_pass_input`).
+
+    Parameters
+    ----------
+    layers : sequence of int
+        ``[n_in, n_h1, ..., n_out]``.
+    t_pattern : Quantity (second)
+        Presentation time of one pattern.
+    self_predicting : bool
+        Whether the circuit starts in the self-predicting state (then the
+        interneuron -> apical rule is off; else it runs at
+        ``PI_FRACTION`` x the output rate).
+
+    Returns
+    -------
+    dict
+        ``eta_PP`` (list, one per layer), ``eta_IP``, ``eta_PI``, ``eta_TD``.
+
+    Examples
+    --------
+    >>> r = default_learning_rates([30, 50, 10], 20 * ms)
+    >>> [round(float(e * ms), 3) for e in r['eta_PP']], round(float(r['eta_IP'] * ms), 3)
+    ([2.5, 0.625], 1.5)
+    """
+    L = len(check_layers(layers)) - 1
+    scale = float(T_REFERENCE / check_time(t_pattern, "t_pattern"))
+    check_bool(self_predicting, "self_predicting")
+    r = {k: v * scale for k, v in LEARNING_RATES.items()}
+    eta_PI = r["eta_PI"] if self_predicting else PI_FRACTION * r["eta_PP_output"]
+    return dict(eta_PP=[r["eta_PP_hidden"]] * (L - 1) + [r["eta_PP_output"]],
+                eta_IP=r["eta_IP"], eta_PI=eta_PI, eta_TD=r["eta_TD"])
+
 
 _CONDUCTANCES = ("g_L", "g_B", "g_A", "g_D", "g_som")
+
+#: Initial weight distributions: ``'uniform'`` U(-s, s) (the paper's, s = 1),
+#: ``'fan_in'`` U(-s, s)/sqrt(n_pre).
+WEIGHT_INITS = ("uniform", "fan_in")
 
 
 def default_conductances(activation="softplus_sacramento") -> dict:
@@ -137,14 +202,18 @@ def self_predicting_weights(W: dict, B: dict, conductances=None) -> dict:
     return out
 
 
-def _initial_weights(layers, weights, weight_scale, self_predicting, seed, conductances):
-    """Given matrices, else ``U(-a, a)``, ``a = weight_scale/sqrt(n_pre)``; self-predicting IP/PI."""
+def _initial_weights(layers, weights, weight_scale, weight_init, self_predicting, seed,
+                     conductances):
+    """Given matrices, else U(-a, a) (``a = weight_scale``, over sqrt(n_pre) if 'fan_in').
+
+    Interneuron weights of the self-predicting state if asked (and not given).
+    """
     shapes = weight_shapes(layers)
     weights = check_weights(weights, shapes)
     rng = np.random.default_rng(seed)
     init = {}
     for name, (n_post, n_pre) in shapes.items():
-        a = weight_scale / np.sqrt(n_pre)
+        a = weight_scale / (np.sqrt(n_pre) if weight_init == "fan_in" else 1.0)
         init[name] = weights.get(name, rng.uniform(-a, a, size=(n_post, n_pre)))
     if self_predicting:
         sp = self_predicting_weights({k: v for k, v in init.items() if k.startswith("W")},
@@ -169,11 +238,13 @@ def dendritic_microcircuit(
     learn_topdown: bool = False,
     weights: dict | None = None,
     weight_scale: float = 1.0,
+    weight_init: str = "uniform",
     self_predicting: bool = False,
     seed: int = 0,
     mode: str = "rate",
     r_max=None,
     tau_x=None,
+    tau_in=3 * ms,
 ) -> Circuit:
     """Build a dendritic cortical microcircuit (Sacramento et al. 2018).
 
@@ -195,17 +266,21 @@ def dendritic_microcircuit(
         Bottom-up learning rate, one value or one per layer ``W1..WL``.
     eta_IP, eta_PI, eta_TD : Quantity (1/second)
         Learning rates of pyramid->interneuron, interneuron->apical and (if
-        ``learn_topdown``) top-down weights. Defaults: :data:`LEARNING_RATES`.
+        ``learn_topdown``) top-down weights. ``None`` (every rate):
+        :func:`default_learning_rates` for these layers, ``t_pattern`` and
+        ``self_predicting``.
     tau_w : Quantity (second)
         Low-pass time constant of all weight updates (default: the rule's).
     learn_topdown : bool
         Top-down weights ``B{k}`` plastic (paper eq. 10) instead of fixed.
     weights : dict, optional
         Initial ``(n_post, n_pre)`` matrices by family name (see
-        :func:`weight_shapes`); missing ones are drawn U(-a, a) with
-        ``a = weight_scale / sqrt(n_pre)``.
+        :func:`weight_shapes`); missing ones are drawn at random (``weight_init``).
     weight_scale : float
-        Scale of the random initial weights.
+        Scale ``s`` of the random initial weights.
+    weight_init : {'uniform', 'fan_in'}
+        ``'uniform'``: U(-s, s), the paper's (s = 1, feedback weights included);
+        ``'fan_in'``: U(-s, s) / sqrt(n_pre).
     self_predicting : bool
         Start interneuron weights in the self-predicting state
         (:func:`self_predicting_weights`) unless given in ``weights``.
@@ -220,6 +295,13 @@ def dendritic_microcircuit(
     r_max, tau_x : Quantity, optional
         Spiking mode only: rate of a neuron with ``r = 1`` (at most ``1/dt``)
         and trace time constant (defaults: the spiking model's).
+    tau_in : Quantity (second)
+        Time constant of the input low-pass filter
+        (:func:`~brian_dendrites.models.low_pass_input`): the input rates
+        that drive the first layer's basal dendrites and its plasticity
+        follow each pattern with this time constant (targets stay steps).
+        ``0*ms``: step inputs. A variable of the compiled network
+        (``inp.tau_in``): run values change it without a rebuild.
 
     Returns
     -------
@@ -243,6 +325,8 @@ def dendritic_microcircuit(
     if tau_w is not None:
         check_time(tau_w, "tau_w")
     weight_scale = check_nonnegative(weight_scale, "weight_scale")
+    check_choice(weight_init, "weight_init", WEIGHT_INITS)
+    check_time(tau_in, "tau_in", positive=False)
     check_bool(learn_topdown, "learn_topdown")
     check_bool(self_predicting, "self_predicting")
     seed = check_seed(seed)
@@ -256,7 +340,8 @@ def dendritic_microcircuit(
     if L > 1 and float(g["g_L"] + g["g_D"]) == 0:
         raise ValueError("conductances: g_L + g_D must be > 0 (the interneurons' dendritic "
                          "prediction divides by g_L + g_D)")
-    rates = {k: LEARNING_RATES[k] if v is None else v
+    defaults = default_learning_rates(layers, t_pattern, self_predicting)
+    rates = {k: defaults[k] if v is None else v
              for k, v in dict(eta_PP=eta_PP, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD).items()}
     etas_pp = rates["eta_PP"]
     etas_pp = list(etas_pp) if isinstance(etas_pp, (list, tuple)) else [etas_pp] * L
@@ -265,11 +350,11 @@ def dendritic_microcircuit(
     etas_pp = [check_rate(e, f"eta_PP[{i}]") for i, e in enumerate(etas_pp)]
     eta_IP, eta_PI, eta_TD = (check_rate(rates[n], n) for n in ("eta_IP", "eta_PI", "eta_TD"))
     rule_values = {} if tau_w is None else {"tau_w": tau_w}
-    init = _initial_weights(layers, weights, weight_scale, self_predicting, seed, g)
+    init = _initial_weights(layers, weights, weight_scale, weight_init, self_predicting, seed, g)
 
     # learn_in: 1 = plasticity on during this pattern; 0 freezes weights and traces
     objs = supervised_inputs(n_patterns, layers[0], layers[-1], t_pattern)
-    inp_model = models.rate_input()
+    inp_model = models.low_pass_input()
     pyr_model = models.pyramidal_neuron(activation)
     int_model = models.sst_interneuron(activation)
     spike_params = {}
@@ -278,8 +363,8 @@ def dendritic_microcircuit(
                                            (inp_model, pyr_model, int_model))
         spike_params = {k: v for k, v in dict(r_max=r_max, tau_x=tau_x).items() if v is not None}
     pre_var = "x" if mode == "spiking" else "r"
-    inp = inp_model.make_group(layers[0], name="inp", **spike_params)
-    inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
+    inp = inp_model.make_group(layers[0], name="inp", tau_in=tau_in, **spike_params)
+    inp.run_regularly("r_in = x_in(t, i)", when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
 
     pyrs = [inp]
@@ -339,5 +424,6 @@ def dendritic_microcircuit(
         n_slots=int(n_patterns),
         t_slot=t_pattern,
         info=dict(layers=layers, activation=activation, learn_topdown=learn_topdown, mode=mode,
-                  conductances=g, eta_PP=etas_pp, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD),
+                  conductances=g, eta_PP=etas_pp, eta_IP=eta_IP, eta_PI=eta_PI, eta_TD=eta_TD,
+                  tau_in=tau_in, weight_init=weight_init),
     )

@@ -24,7 +24,7 @@ from brian2 import Group, prefs
 
 from .._brian_compat import ArrayVariable
 from ..circuits.base import Circuit
-from .simulation import TARGETS, RunResult, Simulation
+from .simulation import TARGETS, RunResult, Simulation, _with_float_dtype, check_float_dtype
 
 __all__ = ["Session", "DivergenceError"]
 
@@ -108,6 +108,12 @@ class Session:
         Label of the compiled project.
     dense : bool
         Use the dense all-to-all code path on ``cpp_standalone``.
+    dtype : {numpy.float64, numpy.float32}, optional
+        Floating-point type of the compiled network (Brian2's
+        ``prefs.core.default_float_dtype`` for this circuit only; ``None``:
+        the preference's current value, float64 unless changed); see
+        :class:`~brian_dendrites.engine.Simulation`. State, weights and
+        results are arrays of this type.
 
     Attributes
     ----------
@@ -134,13 +140,14 @@ class Session:
 
     def __init__(self, build: Callable[[], Circuit], target: str = "cpp_standalone",
                  seed: int | None = None, cache_dir=None, name: str = "session",
-                 dense: bool = True):
+                 dense: bool = True, dtype=None):
         if not callable(build):
             raise TypeError(f"build must be a callable returning a Circuit, got {type(build).__name__}")
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        dtype = check_float_dtype(dtype)
         with ENGINE_LOCK:
-            with _numpy_target():
+            with _numpy_target(), _with_float_dtype(dtype):
                 probe = self._call(build)
                 built = _built_values(probe)  # the state as built, before anything runs
             duration, dt = probe.duration, probe.dt
@@ -154,7 +161,8 @@ class Session:
                 return holder["circuit"].objects
 
             self.simulation = Simulation(build_in_device, duration, target=target, dt=dt,
-                                         seed=seed, cache_dir=cache_dir, name=name, dense=dense)
+                                         seed=seed, cache_dir=cache_dir, name=name, dense=dense,
+                                         dtype=dtype)
         self.circuit: Circuit = holder["circuit"]
         self.initial_state = {k: built[k] for k in self.simulation.state_variables}
         self.state = dict(self.initial_state)

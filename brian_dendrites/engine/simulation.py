@@ -80,14 +80,15 @@ from .._brian_compat import (
     array_filename,
     compile_project,
     device_run_environment,
+    hoist_run_clock,
     make_command,
     reset_device,
 )
 
 logger = get_logger(__name__)
 
-__all__ = ["TARGETS", "Simulation", "RunResult", "default_cache_dir", "standalone_command",
-           "cache_info", "prune_cache"]
+__all__ = ["TARGETS", "FLOAT_DTYPES", "Simulation", "RunResult", "default_cache_dir",
+           "standalone_command", "cache_info", "prune_cache", "check_float_dtype"]
 
 #: Explicit network name: an automatic one ('network*') would become 'network_2'
 #: while other networks are alive, changing the generated code and its hash.
@@ -95,6 +96,10 @@ _NETWORK_NAME = "brian_dendrites_network"
 
 #: Brian2 code-generation targets the engine supports.
 TARGETS = ("numpy", "cython", "cpp_standalone")
+
+#: Floating-point types a network can be built with (Brian2's
+#: ``prefs.core.default_float_dtype``).
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 #: Marker of a complete project: the size and sha256 of its binary.
 _CHECKSUM_FILE = "brian_dendrites_build.json"
@@ -110,6 +115,68 @@ _SEED_ARG = "--seed="
 
 def _valid_cache_dir(value) -> bool:
     return value is None or (isinstance(value, (str, os.PathLike)) and str(value) != "")
+
+
+def check_float_dtype(dtype, name="dtype") -> np.dtype:
+    """The floating-point type of a network: ``float64`` or ``float32``.
+
+    Parameters
+    ----------
+    dtype : numpy.float64, numpy.float32, str, numpy.dtype or None
+        Anything :class:`numpy.dtype` understands (``np.float32``,
+        ``'float32'``, ``'f4'``); ``None``: Brian2's current
+        ``prefs.core.default_float_dtype`` (float64 unless changed).
+    name : str
+        The argument's name, for messages.
+
+    Returns
+    -------
+    numpy.dtype
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a data type.
+    ValueError
+        If it is a data type other than float64 and float32.
+
+    Examples
+    --------
+    >>> check_float_dtype('float32')
+    dtype('float32')
+    >>> check_float_dtype('int32')
+    Traceback (most recent call last):
+        ...
+    ValueError: dtype: expected numpy.float64 or numpy.float32 (Brian2's float types), got int32
+    """
+    if dtype is None:
+        return np.dtype(prefs.core.default_float_dtype)
+    if isinstance(dtype, bool):
+        raise TypeError(f"{name}: expected a floating-point type such as numpy.float32, got {dtype!r}")
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: expected a floating-point type such as numpy.float32, got "
+                        f"{dtype!r} ({type(dtype).__name__})") from None
+    if out not in FLOAT_DTYPES:
+        raise ValueError(f"{name}: expected numpy.float64 or numpy.float32 (Brian2's float "
+                         f"types), got {out}")
+    return out
+
+
+@contextlib.contextmanager
+def _with_float_dtype(dtype):
+    """Build (or run) Brian2 objects with ``prefs.core.default_float_dtype = dtype``.
+
+    The preference decides the type of every floating-point state variable
+    created, and of the generated code; it is restored on exit.
+    """
+    old = prefs.core.default_float_dtype
+    prefs.core.default_float_dtype = np.dtype(dtype).type
+    try:
+        yield
+    finally:
+        prefs.core.default_float_dtype = old
 
 
 if "brian_dendrites" not in prefs.pref_register:  # a module reload must not register twice
@@ -307,6 +374,17 @@ class Simulation:
         connect=True)``) with the dense code path (same results, BLAS speed);
         anything else keeps Brian2's stock code. The names of the switched
         synapses are in :attr:`dense_synapses`.
+    dtype : {numpy.float64, numpy.float32}, optional
+        Floating-point type of every state variable, weight and monitor
+        array, and of the generated code: Brian2's
+        ``prefs.core.default_float_dtype``, set for this network's build
+        and runs only (``None``: the preference's current value, float64
+        unless changed). float32 halves the memory traffic of large
+        plastic projections; results then agree with float64 to about
+        1e-6 relative per step, and the two are separate binaries in the
+        cache. Run values are converted to this type (a value outside
+        float32's range is an error); ``TimedArray`` inputs stay float64
+        (Brian2 stores them so).
 
     Examples
     --------
@@ -332,6 +410,7 @@ class Simulation:
         cache_dir=None,
         name: str = "sim",
         dense: bool = True,
+        dtype=None,
     ):
         if not callable(build):
             raise TypeError(f"build must be callable, got {type(build).__name__}")
@@ -356,6 +435,8 @@ class Simulation:
         self.seed = seed
         self.name = name
         self.dense = bool(dense)
+        #: The floating-point type of the network (a ``numpy.dtype``).
+        self.dtype = check_float_dtype(dtype)
         self.dense_synapses: list = []
         self.n_steps = int(round(float(duration) / float(dt)))
         if not _valid_cache_dir(cache_dir):
@@ -425,14 +506,15 @@ class Simulation:
         prefs.codegen.target = self.target
         defaultclock.dt = self.dt
         try:
-            yield
+            with _with_float_dtype(self.dtype):
+                yield
         finally:
             prefs.codegen.target = old_target
             defaultclock.dt = old_dt
 
     def _build_standalone(self, build):
         t0 = time.perf_counter()
-        with _terminate_as_exit():
+        with _terminate_as_exit(), _with_float_dtype(self.dtype):
             self._generate_and_install(build)
         if not _binary_ok(self.project_dir):
             raise RuntimeError(f"compilation failed in {self.project_dir}")
@@ -480,12 +562,16 @@ class Simulation:
                 device.build(directory=str(staging), compile=False, run=False, with_output=False)
             finally:
                 prefs["codegen.cpp.headers"] = old_headers
+            _hoist_run_clock(staging)
             self._collect(objs)
             for info in self._vars.values():
                 owner = objs[info.key.split(".", 1)[0]]
                 var = owner.variables[info.key.split(".", 1)[1]]
                 info.filename = array_filename(device, var)
-            digest = _hash_project(staging)
+            # float32 code differs anyway (its arrays are 'float'); naming the
+            # type makes the difference explicit, and float64 keeps its old key
+            digest = _hash_project(staging, "" if self.dtype == np.float64 else
+                                   f"dtype={self.dtype.name}", _clock_aliases(objs.values(), device))
             final = self.cache_dir / f"{self.name}_{digest[:16]}"
             with FileLock(str(final) + ".lock"):
                 if _binary_ok(final, checksum=True):
@@ -611,7 +697,13 @@ class Simulation:
             param = self._params.get(key)
             if param is not None:
                 param.check(Quantity(arr, dim=dim), owner=f"values[{key!r}]")
-            out[key] = arr.astype(dtype, copy=False)
+            with np.errstate(over="ignore"):
+                converted = arr.astype(dtype, copy=False)
+            if converted.dtype.kind == "f" and not np.all(np.isfinite(converted)):
+                raise ValueError(f"values[{key!r}] is outside the range of {converted.dtype} "
+                                 f"(largest magnitude {np.finfo(converted.dtype).max:.3g}), "
+                                 "the network's float type")
+            out[key] = converted
         return out
 
     # ------------------------------------------------------------------ runs
@@ -675,7 +767,10 @@ class Simulation:
             if seed is not None:
                 brian_seed(int(seed))
             t0 = time.perf_counter()
-            self._net.run(self.duration, namespace=_namespace(self._objects))
+            # Brian2's check for invalid states compares float32 arrays with 1e50
+            # (an overflowing cast, harmless): no warning for it
+            with np.errstate(over="ignore"):
+                self._net.run(self.duration, namespace=_namespace(self._objects))
             wall = time.perf_counter() - t0
             out = {}
             for key in keys:
@@ -735,9 +830,67 @@ class Simulation:
         return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
 
 
+def _hoist_run_clock(directory: Path):
+    """Read the CPU clock once per run, not once per step (see `hoist_run_clock`).
+
+    On the 30-50-10 microcircuit (~10 us per step) the per-step system call
+    took 10-25 % of the run time (benchmarks/bench_fig2.py).
+    """
+    path = Path(directory) / "network.cpp"
+    try:
+        source = path.read_text()
+    except OSError:  # pragma: no cover - Brian2 always writes it
+        return
+    patched = hoist_run_clock(source)
+    if patched is None:
+        logger.debug("network.cpp: the time-step loop has an unexpected form; the CPU clock "
+                     "is read after every step, as Brian2 wrote it")
+        return
+    path.write_text(patched)
+
+
 #: Brian2's uniqueness suffix of a code-object name, also when a word character
 #: follows (``syn_stateupdater_codeobject_1_before``).
 _CODEOBJECT_SUFFIX = re.compile(rb"(_codeobject)_\d+(?!\d)")
+
+
+def _clock_aliases(objects, device) -> dict:
+    """Names to hash in place of those of the clocks of objects with their own ``dt``.
+
+    An object with its own ``dt`` (e.g. a monitor sampling once per pattern)
+    gets a clock named ``<object>_clock``, suffixed (``<object>_clock_2``)
+    when a clock of that name is still alive elsewhere in the process
+    (another session of the same circuit); the suffix also changes the
+    checksums in the names of the clock's result files. No run argument or
+    result the engine reads depends on them.
+
+    Returns
+    -------
+    dict of str -> str
+        Each such clock's result file names -> a placeholder without the
+        suffix and checksum, and a suffixed clock name -> ``<object>_clock``.
+    """
+    out, seen, stack = {}, set(), list(objects)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        stack.extend(getattr(obj, "contained_objects", None) or [])
+        name, clock = getattr(obj, "name", None), getattr(obj, "clock", None)
+        clock_name = getattr(clock, "name", None)
+        if not (isinstance(name, str) and isinstance(clock_name, str)
+                and re.fullmatch(re.escape(name) + r"_clock(_\d+)?", clock_name)):
+            continue
+        base = f"{name}_clock"
+        for var in clock.variables.values():
+            if isinstance(var, ArrayVariable):
+                filename = array_filename(device, var)
+                stem = filename.rsplit("_", 1)[0]
+                out[filename] = re.sub(re.escape(clock_name) + r"(?!\d)", base, stem) + "_crc"
+        if clock_name != base:
+            out[clock_name] = base
+    return out
 
 
 def _namespace(objects) -> dict:
@@ -745,7 +898,7 @@ def _namespace(objects) -> dict:
     return {o.name: o for o in objects.values() if isinstance(o, TimedArray)}
 
 
-def _hash_project(directory: Path) -> str:
+def _hash_project(directory: Path, extra: str = "", renamed: Mapping | None = None) -> str:
     """Hash of the generated sources and static data of a standalone project.
 
     Brian2 writes the initialisation of its clocks in ``main.cpp`` in an
@@ -759,15 +912,29 @@ def _hash_project(directory: Path) -> str:
     hashing wherever they occur, also inside longer names such as the
     include guards ``_INCLUDED_..._codeobject_1_before`` of the dense
     templates, so a worker process and the main process share one binary.
+    The same holds for the clocks of objects with their own ``dt``:
+    ``renamed`` (from :func:`_clock_aliases`, e.g. ``{'out_mon_clock_2':
+    'out_mon_clock', ...}``) gives the names hashed in their place.
+    ``extra`` (e.g. ``'dtype=float32'``) is hashed first.
     """
     import brian2
 
     clock_line = re.compile(r"^\s*_array_\w*clock\w*_(dt|t|timestep)\[0\] = .*;\s*$")
-    suffix = _CODEOBJECT_SUFFIX
+    renamed = {k.encode(): v.encode() for k, v in (renamed or {}).items()}
+    clocks_re = (re.compile(b"(" + b"|".join(re.escape(k) for k in sorted(renamed, key=len,
+                                                                         reverse=True))
+                            + rb")(?!\d)") if renamed else None)
+
+    def normalise(data: bytes) -> bytes:
+        data = _CODEOBJECT_SUFFIX.sub(rb"\1", data)
+        return clocks_re.sub(lambda m: renamed[m.group(1)], data) if clocks_re else data
+
     h = hashlib.sha256()
     h.update(brian2.__version__.encode())
+    h.update(extra.encode())
+
     def key(path):
-        return suffix.sub(rb"\1", str(path.relative_to(directory)).encode())
+        return normalise(str(path.relative_to(directory)).encode())
 
     for path in sorted(directory.rglob("*"), key=key):
         if not path.is_file() or "results" in path.relative_to(directory).parts:
@@ -775,7 +942,7 @@ def _hash_project(directory: Path) -> str:
         if path.suffix not in {".cpp", ".h", ".txt", ".dat", ""} and path.name != "makefile":
             continue
         h.update(key(path))
-        data = suffix.sub(rb"\1", path.read_bytes())
+        data = normalise(path.read_bytes())
         if path.name == "main.cpp":
             lines = data.decode().splitlines()
             clocks = sorted(line.strip() for line in lines if clock_line.match(line))

@@ -207,7 +207,9 @@ class Learner:
     ``_encode_targets(y, n, name) -> (n, n_out) array``,
     ``_decode(outputs) -> predictions``, ``_loss(outputs, Y) -> float`` and
     :meth:`score`; optionally ``_run_values() -> dict`` (run values such as
-    noise amplitudes given to every run).
+    noise amplitudes given to every run) and ``_diagnostics(X, Y) -> dict``
+    (extra columns of an epoch's :attr:`history_` row, e.g. alignment angles,
+    from the epoch's training data and the weights after it).
 
     Reliability: ``save`` writes one checkpoint atomically; an interrupted
     epoch is rolled back; a diverging one raises :class:`DivergenceError`
@@ -325,7 +327,8 @@ class Learner:
         n_slots = self._n_slots()
         # assigned only once built: an interrupted build leaves the learner as it was
         session = Session(lambda: self._build_circuit(n_slots), target=self.target,
-                          seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__)
+                          seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__,
+                          dtype=getattr(self, "dtype", None))
         self.session_, self._session_built_for = session, key
         self._reset_training()
         return self.session_
@@ -357,6 +360,10 @@ class Learner:
 
     def _run_values(self) -> dict:
         """Run values (``'group.param'`` -> value) given to every run (override to add)."""
+        return {}
+
+    def _diagnostics(self, X, Y) -> dict:
+        """Extra history columns after an epoch on ``(X, Y)`` (override to add)."""
         return {}
 
     def _run_seed(self, epoch, chunk) -> int:
@@ -516,6 +523,7 @@ class Learner:
                     val = self._run_chunks(Xv, None, learn=False, order=np.arange(len(Xv)))
                     row["val_loss"] = self._loss(val, Yv)
                     row["val_score"] = self._score_outputs(val, Yv)
+                row.update(self._diagnostics(X, Y))
             except DivergenceError:
                 raise  # the session keeps the last finite chunk's state
             except BaseException:

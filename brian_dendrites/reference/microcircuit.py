@@ -71,7 +71,10 @@ class ReferenceMicrocircuit:
     One call of :meth:`step` advances the state from step ``n`` to ``n + 1``
     in exactly this order (all right-hand sides use step-``n`` values):
 
-    1. rates ``r_k = phi(u_k)`` (k >= 1), ``rI_k = phi(uI_k)``, ``r_0 = x(t_n)``;
+    1. rates ``r_k = phi(u_k)`` (k >= 1), ``rI_k = phi(uI_k)``; input
+       ``r_0 <- x(t_n) + (r_0 - x(t_n)) exp(-dt/tau_in)`` (the exact step of
+       the input low-pass ``tau_in dr_0/dt = x - r_0``; ``r_0 = x(t_n)`` when
+       ``tau_in = 0``);
     2. dendrites ``vB_k = W_k r_{k-1}`` (+ ``b_k`` if ``bias``); for ``k < L``:
        ``vA_k = B_k r_{k+1} + PI_k rI_k`` and ``vI_k = IP_k r_k`` (+ ``bI_k``);
     3. learning signals: ``e_k = r_k - phi(g_B / (g_L + g_B + g_A) vB_k)``
@@ -115,6 +118,9 @@ class ReferenceMicrocircuit:
         Euler step (default 0.1).
     tau_w : float (ms) or Quantity (time)
         Time constant of the low-pass plasticity traces (default 30).
+    tau_in : float (ms) or Quantity (time)
+        Time constant of the input low-pass filter (default 3, as the Brian2
+        circuit; 0: the input rates are the given ``x`` at every step).
     eta_PP : float or sequence of float (1/ms), or Quantities (1/time)
         Forward learning rate, per layer ``1..L`` (default 1e-3).
     eta_IP, eta_PI : float (1/ms) or Quantity (1/time)
@@ -149,7 +155,7 @@ class ReferenceMicrocircuit:
     """
 
     def __init__(self, layers, phi="softplus_sacramento", g_L=0.1, g_B=1.0, g_A=0.8,
-                 g_D=1.0, g_som=0.8, sigma=0.0, dt=0.1, tau_w=30.0, eta_PP=1e-3,
+                 g_D=1.0, g_som=0.8, sigma=0.0, dt=0.1, tau_w=30.0, tau_in=3.0, eta_PP=1e-3,
                  eta_IP=1e-3, eta_PI=5e-4, eta_TD=0.0, plastic=True, bias=False,
                  weight_scale=1.0, seed=None, dtype=np.float64):
         self.layers = check_layers(layers)
@@ -163,6 +169,7 @@ class ReferenceMicrocircuit:
         self.sigma = check_nonnegative(sigma, "sigma")
         self.dt = check_time_ms(dt, "dt")
         self.tau_w = check_time_ms(tau_w, "tau_w")
+        self.tau_in = check_time_ms(tau_in, "tau_in", positive=False)
         self.eta_PP = check_per_layer(eta_PP, self.L, "eta_PP", check=check_rate_ms)
         self.eta_IP, self.eta_PI, self.eta_TD = self._etas(eta_IP, eta_PI, eta_TD, check_rate_ms)
         self.plastic = check_bool(plastic, "plastic")
@@ -206,10 +213,11 @@ class ReferenceMicrocircuit:
         return self.g_D / (self.g_L + self.g_D)
 
     def reset_state(self):
-        """Set all somatic potentials to rest (0)."""
+        """Set all somatic potentials and the filtered input rates to rest (0)."""
         n = self.layers
         self.u = [np.zeros(n[k + 1], dtype=self.dtype) for k in range(self.L)]
         self.uI = [np.zeros(n[k + 2], dtype=self.dtype) for k in range(self.L - 1)]
+        self.x = np.zeros(n[0], dtype=self.dtype)  # filtered input rates
         self.t = 0.0
 
     def reset_traces(self):
@@ -369,7 +377,9 @@ class ReferenceMicrocircuit:
     def _step(self, x, u_tgt):
         phi, L, dt = self.phi, self.L, self.dt
         gL, gB, gA, gD, gsom = self.g_L, self.g_B, self.g_A, self.g_D, self.g_som
-        # 1. rates
+        # 1. rates (the input through its low-pass filter; the same expression as Brian2's)
+        x = x + (self.x - x) * np.exp(-dt / (self.tau_in + 1e-27))
+        self.x = x
         r = [x] + [phi(u).astype(self.dtype, copy=False) for u in self.u]
         rI = [phi(uI).astype(self.dtype, copy=False) for uI in self.uI]
         # 2. dendrites
@@ -433,7 +443,8 @@ class ReferenceMicrocircuit:
         Parameters
         ----------
         X_steps : ndarray, shape (n_steps, n0)
-            Input rates, one row per step (hold a pattern by repeating rows).
+            Input pattern rates, one row per step (hold a pattern by repeating
+            rows), seen through the input low-pass filter (``tau_in``).
         U_tgt_steps : ndarray, shape (n_steps, nL), or None
             Output target potentials per step; rows that are all NaN mean no
             target in that step (``m = 0``).
