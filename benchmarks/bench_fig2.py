@@ -102,6 +102,16 @@ def reference(weights, dtype, sigma):
     return ref
 
 
+def check_state_dtype(net, dtype):
+    """Warn if a float32 reference run keeps state in float64 (then it is no float32 yardstick)."""
+    state = [getattr(net, "x", None)] + list(net.u) + list(net.uI)
+    wrong = sorted({str(a.dtype) for a in state if a is not None and a.dtype != dtype})
+    if wrong:
+        print(f"WARNING: the NumPy reference run in {np.dtype(dtype).name} keeps state in "
+              f"{', '.join(wrong)} (promoted arithmetic): its time is not an honest "
+              f"{np.dtype(dtype).name} time")
+
+
 def numpy_timer(weights, dtype):
     """``timer()``: 1000 reference steps (one pattern); returns seconds."""
     ref = reference(weights, dtype, SIGMA)
@@ -113,6 +123,8 @@ def numpy_timer(weights, dtype):
         ref.run(Xs, Us, record=())
         return time.perf_counter() - t0
 
+    ref.run(Xs[:2], Us[:2], record=())
+    check_state_dtype(ref, dtype)
     return timer
 
 

@@ -57,7 +57,19 @@ def numpy_timer(n_steps, dtype):
         net.run(X, U, record=())
         return time.perf_counter() - t0
 
+    net.run(X[:2], U[:2], record=())
+    check_state_dtype(net, dtype)
     return timer
+
+
+def check_state_dtype(net, dtype):
+    """Warn if a float32 reference run keeps state in float64 (then it is no float32 yardstick)."""
+    state = [getattr(net, "x", None)] + list(net.u) + list(net.uI)
+    wrong = sorted({str(a.dtype) for a in state if a is not None and a.dtype != dtype})
+    if wrong:
+        print(f"WARNING: the NumPy reference run in {np.dtype(dtype).name} keeps state in "
+              f"{', '.join(wrong)} (promoted arithmetic): its time is not an honest "
+              f"{np.dtype(dtype).name} time")
 
 
 def brian_timer(n_patterns, cache_dir, dtype=np.float64):
