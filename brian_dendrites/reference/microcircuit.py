@@ -378,7 +378,7 @@ class ReferenceMicrocircuit:
         phi, L, dt = self.phi, self.L, self.dt
         gL, gB, gA, gD, gsom = self.g_L, self.g_B, self.g_A, self.g_D, self.g_som
         # 1. rates (the input through its low-pass filter; the same expression as Brian2's)
-        x = x + (self.x - x) * np.exp(-dt / (self.tau_in + 1e-27))
+        x = x + (self.x - x) * float(np.exp(-dt / (self.tau_in + 1e-27)))  # weak scalar: keeps dtype
         self.x = x
         r = [x] + [phi(u).astype(self.dtype, copy=False) for u in self.u]
         rI = [phi(uI).astype(self.dtype, copy=False) for uI in self.uI]
