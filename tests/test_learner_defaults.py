@@ -72,17 +72,17 @@ def test_default_regressor_learns_an_untuned_teacher_student_task(cache_dir):
     train = teacher_student_regression(n, layers_teacher=(30, 20, 5), seed=7)
     test = teacher_student_regression(300, seed=1007, weights=train.weights)
 
-    def test_mse(net):
+    def rate_mse(net):
         return float(np.mean((phi(net.predict(test.X)) - test.R) ** 2))
 
     layers = [30, 60, 5]
     net = DendriticMicrocircuitRegressor(layers, cache_dir=cache_dir, progress=False)
-    e0 = test_mse(net.fit(train.X, train.U, epochs=0))
-    e1 = test_mse(net.fit(train.X, train.U))
+    e0 = rate_mse(net.fit(train.X, train.U, epochs=0))
+    e1 = rate_mse(net.fit(train.X, train.U))
     out_rate = default_learning_rates(layers)["eta_PP"][1]
     shallow = DendriticMicrocircuitRegressor(layers, eta_PP=[0 / ms, out_rate],
                                              cache_dir=cache_dir, progress=False)
-    e_shallow = test_mse(shallow.fit(train.X, train.U))
+    e_shallow = rate_mse(shallow.fit(train.X, train.U))
     assert e1 <= e0 / 1.5, (e0, e1, e_shallow)
     assert e1 * 1.4 < e_shallow, (e0, e1, e_shallow)
     assert net.history_.error_angle_1.iloc[-1] < 55
