@@ -62,6 +62,8 @@ def main(argv=None):
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true", help="1000 patterns of 20 ms")
     mode.add_argument("--paper", action="store_true", help="the paper's 10^4 patterns of 100 ms")
+    p.add_argument("--patterns", type=int, default=None,
+                   help="training patterns instead of the mode's (a multiple of 200; a smoke test)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="sacramento2018_fig2_regression.png")
     p.add_argument("--cache-dir", default=None)
@@ -71,6 +73,10 @@ def main(argv=None):
     if a.fast:
         protocol["n_train"] = 1000
     every = protocol["n_train"] // 10 if not a.fast else 250
+    if a.patterns is not None:
+        if a.patterns < 200 or a.patterns % 200:
+            p.error(f"--patterns must be a positive multiple of 200, got {a.patterns}")
+        protocol["n_train"], every = a.patterns, a.patterns // 2
     out = fig2_regression(**protocol, every=every, seed=a.seed, target=a.target,
                           cache_dir=a.cache_dir)
     s = out["summary"].set_index("model")

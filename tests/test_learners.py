@@ -23,7 +23,9 @@ def _build(n_patterns):
                                           seed=1, **ETAS).objects
 
 
-@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+# cpp_standalone compiles two binaries (~2 min on CI): slow suite; chunked standalone training
+# is checked in the default suite by test_standalone_learner_matches_numpy_learner
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cpp_standalone", marks=pytest.mark.slow)])
 def test_chained_runs_are_bit_identical_to_one_long_run(target, cache_dir):
     X, Y = _data(6)
     ones = np.ones(6)

@@ -130,11 +130,11 @@ def test_input_low_pass_slows_the_weight_decay_of_pattern_switches(cache_dir):
     the basal drive and the rule's presynaptic factor for this to hold.
     Same binary for both runs (``inp.tau_in`` is a run value).
     """
-    n, layers = 1000, [30, 50, 10]
+    n, layers = 400, [30, 50, 10]
 
-    def build():
+    def build():  # 400 switches at 7.5/ms: the decay of 1000 switches at 3/ms
         return dendritic_microcircuit(layers, n_patterns=n, t_pattern=10 * ms, seed=1,
-                                      self_predicting=True, eta_PP=[3 / ms, 0 / ms],
+                                      self_predicting=True, eta_PP=[7.5 / ms, 0 / ms],
                                       eta_IP=0 / ms, eta_PI=0 / ms)
 
     circ = build()
@@ -146,7 +146,7 @@ def test_input_low_pass_slows_the_weight_decay_of_pattern_switches(cache_dir):
     for tau in (0, 3):
         res = sim.run({"x_in.values": X, "inp.tau_in": tau * ms}, read=["W1.w"])
         decay[tau] = np.log(W0 / np.linalg.norm(res["W1.w"]))
-    assert decay[0] > 0.5, decay  # steps: a strong decay with no teacher at all
+    assert decay[0] > 0.5, decay  # steps (measured 1.35; filtered 0.21): a strong decay with no teacher at all
     assert 0 < decay[3] < 0.35 * decay[0], decay
 
 

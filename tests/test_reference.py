@@ -55,7 +55,7 @@ def test_get_activation_rejects_unknown():
 # ---------------------------------------------------------------------------
 def test_hidden_soma_fixed_point_and_time_constant():
     """Constant dendrites: u* = (g_B vB + g_A vA)/(g_L+g_B+g_A), tau = 1/(g_L+g_B+g_A)."""
-    net = ReferenceMicrocircuit([3, 4, 2], phi=ones, plastic=False, seed=1)
+    net = ReferenceMicrocircuit([3, 4, 2], phi=ones, plastic=False, seed=1, tau_in=0.0)  # step input
     x = np.array([0.3, -0.2, 0.9])
     vB = net.W[0] @ x
     vA = net.B[0] @ np.ones(2) + net.PI[0] @ np.ones(2)
@@ -139,8 +139,11 @@ def test_plasticity_off_leaves_weights_unchanged():
 def test_self_predicting_init_cancels_apical_potentials():
     rng = np.random.default_rng(5)
     X = np.repeat(rng.uniform(0, 4, (5, 6)), 400, axis=0)  # 5 patterns x 40 ms
-    sp = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6)
-    rand = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6)
+    # step inputs: the 3 ms input filter would still be settling at 30 ms to ~1e-8
+    sp = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6,
+                               tau_in=0.0)
+    rand = ReferenceMicrocircuit([6, 7, 5, 4], plastic=False, weight_scale=4.0, seed=6,
+                                 tau_in=0.0)
     sp.init_self_predicting()
     rec_sp = sp.run(X, record=("vA", "eI", "r"))
     rec_rand = rand.run(X, record=("vA",))

@@ -179,10 +179,19 @@ def test_fig2_paper_faithful(seed, cache_dir):
     assert s.loc["full"].test_mse <= 3e-3
 
 
-def test_fig2_example_fast_mode(cache_dir, tmp_path):
-    """The example as a user runs it (``--fast``): prints the table and writes the figure."""
+def test_fig2_example_runs_and_writes_its_figure(cache_dir, tmp_path):
+    """The example as a user runs it, on 200 patterns (the learning claims: the CI-sized test).
+
+    It prints the table and writes the figure; the table has the four models at
+    0, 100 and 200 patterns.
+    """
     png = tmp_path / "fig2.png"
+    with pytest.raises(SystemExit):
+        _example_main("sacramento2018_fig2_regression", ["--patterns", "150"])
     out = _example_main("sacramento2018_fig2_regression",
-                        ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
+                        ["--fast", "--patterns", "200", "--out", str(png),
+                         "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
     assert set(out["summary"].model) == {"full", "output_only", "backprop", "feedback_alignment"}
+    assert sorted(set(out["table"].patterns)) == [0, 100, 200]
+    assert np.all(np.isfinite(out["table"].test_mse))
