@@ -10,8 +10,9 @@ The stable public names are importable from here (`__all__`): the model
 library ``models``; the specifications `Param`, `Update`, `NeuronModel`,
 `SynapseModel`; the engine's `Simulation`, `RunResult` and `Session`; `sweep` and
 `NetworkSpec`; `Circuit`; the learners `Learner`,
-`DendriticMicrocircuitRegressor`, `SteadyStateMicrocircuitClassifier`; the
-model batteries `check_neuron_model` (and `check_synapse_model`); `test`.
+`DendriticMicrocircuitRegressor`, `SteadyStateMicrocircuitClassifier`,
+`DendriticGatedClassifier`, `DendriticGatedRegressor`; the model batteries
+`check_neuron_model` (and `check_synapse_model`); `test`.
 Apart from the engine and `sweep` they are imported on first use, so
 ``import brian_dendrites`` costs little more than importing Brian2.
 
@@ -40,6 +41,8 @@ _LAZY = {
     "Learner": "learners",
     "DendriticMicrocircuitRegressor": "learners",
     "SteadyStateMicrocircuitClassifier": "learners",
+    "DendriticGatedClassifier": "learners",
+    "DendriticGatedRegressor": "learners",
     "check_neuron_model": "testing",
     "check_synapse_model": "testing",
 }

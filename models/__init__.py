@@ -10,17 +10,21 @@ Neurons
     :func:`sst_interneuron` (2 compartments), :func:`urbanczik_senn_neuron`
     (2 compartments, Poisson spiking, NEST's ``pp_cond_exp_mc_urbanczik``),
     :func:`gated_branch` (dendritic branch with a half-space gate, DGN),
+    :func:`dgn_branch`, :func:`dgn_soma`, :func:`dgn_input`,
+    :func:`side_information` (Dendritic Gated Networks),
     :func:`low_pass_input` (input rates through a low-pass filter),
     :func:`steady_state_pyramidal`, :func:`steady_state_interneuron` (the
     two-step steady-state approximation, one time step per sample).
 Synapses
     :func:`dendritic_prediction_rule` (rate Urbanczik–Senn / Sacramento rule),
     :func:`urbanczik_senn_rate_synapse`, :func:`urbanczik_senn_spiking_synapse`,
-    :func:`static_pathway`, :func:`steady_state_rule`, :func:`fixed_projection`.
+    :func:`static_pathway`, :func:`steady_state_rule`, :func:`fixed_projection`,
+    :func:`dgn_rule`, :func:`branch_to_soma` (DGN).
 """
 
 from .activations import ACTIVATIONS, activation
-from .branches import gated_branch
+from .branches import dgn_branch, gated_branch
+from .dgn import DGN_OUTPUTS, branch_to_soma, dgn_input, dgn_rule, dgn_soma, side_information
 from .interneuron import sst_interneuron
 from .plasticity import (
     dendritic_prediction_rule,
@@ -46,6 +50,13 @@ __all__ = [
     "sst_interneuron",
     "urbanczik_senn_neuron",
     "gated_branch",
+    "dgn_branch",
+    "dgn_input",
+    "dgn_soma",
+    "side_information",
+    "dgn_rule",
+    "branch_to_soma",
+    "DGN_OUTPUTS",
     "dendritic_prediction_rule",
     "static_pathway",
     "urbanczik_senn_rate_synapse",
@@ -68,6 +79,12 @@ NEURON_MODELS = {
     "sst_interneuron": sst_interneuron,
     "urbanczik_senn": urbanczik_senn_neuron,
     "gated_branch": gated_branch,
+    "dgn_branch": dgn_branch,
+    "dgn_input": dgn_input,
+    "dgn_input_identity": lambda: dgn_input("identity"),
+    "dgn_soma": dgn_soma,
+    "dgn_soma_identity": lambda: dgn_soma("identity"),
+    "side_information": side_information,
     "pyramidal_spiking": lambda: with_poisson_spikes(pyramidal_neuron()),
     "low_pass_input": low_pass_input,
     "steady_state_pyramidal": steady_state_pyramidal,
@@ -81,4 +98,7 @@ SYNAPSE_MODELS = {
     "urbanczik_senn_rate": urbanczik_senn_rate_synapse,
     "urbanczik_senn_spiking": urbanczik_senn_spiking_synapse,
     "steady_state_rule": steady_state_rule,
+    "dgn_rule": dgn_rule,
+    "dgn_rule_masked": lambda: dgn_rule(masked=True),
+    "branch_to_soma": branch_to_soma,
 }

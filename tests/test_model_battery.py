@@ -10,24 +10,40 @@ import brian_dendrites.models as models
 from brian_dendrites.spec import Param, SynapseModel
 from brian_dendrites.testing import check_neuron_model, check_synapse_model, synapse_interface
 
-#: parameter values that make stochastic models deterministic across targets
-#: (each target has its own random generator)
+#: parameter values for the battery: they make stochastic models deterministic across
+#: targets (each target has its own random generator), or let a parameter act on the
+#: battery's random states
 DETERMINISTIC = {
     "urbanczik_senn": dict(phi_max=0 * Hz),
     "pyramidal_spiking": dict(r_max=1e-9 * Hz),  # spikes with probability ~1e-13 per step
+    "dgn_branch": dict(w_clip=0.5),  # the clip binds on random biases, so it can act
+    "dgn_input": dict(eps=0.3),  # clip at logit(0.7) = 0.85 binds on random inputs in [0, 1)
+    "dgn_soma": dict(eps=0.3),
 }
 SKIP = ("lastspike", "not_refractory")
 #: parameters that cannot act once DETERMINISTIC has switched spiking off
 INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",)}
 
 
-@pytest.mark.parametrize("targets", [("numpy", "cpp_standalone"),
+#: Models of one circuit that tests/test_dgn.py compiles together on cpp_standalone (against
+#: the NumPy reference): their default-suite batteries run on numpy only (one compile instead
+#: of seven); the slow suite runs them on every target.
+DGN_MODELS = {"dgn_branch", "dgn_input", "dgn_input_identity", "dgn_soma", "dgn_soma_identity",
+              "side_information", "dgn_rule", "dgn_rule_masked", "branch_to_soma"}
+
+
+def _default_targets(name):
+    return ("numpy",) if name in DGN_MODELS else ("numpy", "cpp_standalone")
+
+
+@pytest.mark.parametrize("targets", [None,
                                      pytest.param(("numpy", "cython", "cpp_standalone"),
                                                   marks=pytest.mark.slow)],
                          ids=["numpy-standalone", "all-targets"])
 @pytest.mark.parametrize("name", sorted(models.NEURON_MODELS))
 def test_model_battery(name, targets, cache_dir):
     model = models.NEURON_MODELS[name]()
+    targets = targets or _default_targets(name)
     results = check_neuron_model(model, targets=targets, overrides=DETERMINISTIC.get(name),
                                  cache_dir=cache_dir, duration=2 * ms, skip=SKIP,
                                  inert=INERT.get(name, ()))
@@ -68,9 +84,12 @@ SYNAPSE_PARTNERS = {
 @pytest.mark.parametrize("name", sorted(models.SYNAPSE_MODELS))
 def test_synapse_model_battery(name, cache_dir):
     model = models.SYNAPSE_MODELS[name]()
-    results = check_synapse_model(model, cache_dir=cache_dir, **SYNAPSE_PARTNERS.get(name, {}))
-    assert set(results) == {"numpy", "cpp_standalone"}
-    assert results["numpy"]["syn.w"].size == 6  # 3 x 2, all to all
+    targets = _default_targets(name)
+    results = check_synapse_model(model, targets=targets, cache_dir=cache_dir,
+                                  **SYNAPSE_PARTNERS.get(name, {}))
+    assert set(results) == set(targets)
+    if "w" in model.to_equations():  # a projection with weights
+        assert results["numpy"]["syn.w"].size == 6  # 3 x 2, all to all
 
 
 def test_synapse_interface_reads_units_from_the_partner_model():

@@ -92,6 +92,7 @@ def test_self_predicting_updates_align_with_backprop_gradient():
 
 
 # ------------------------------------------------ item 1: self-predicting state
+@pytest.mark.slow  # ~2 min on CI; the default suite checks the NumPy version (test_reference)
 def test_self_predicting_state_emerges_fast(cache_dir, tmp_path):
     """The example's --fast mode: 8-6-4 net, random weights, 1000 patterns, IP and PI only.
 

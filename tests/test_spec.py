@@ -20,11 +20,14 @@ def test_every_neuron_model_parses_and_declares_parameters_as_variables(name):
 
 @pytest.mark.parametrize("name", sorted(models.SYNAPSE_MODELS))
 def test_every_synapse_model_has_one_summed_pathway_or_event(name):
+    """At most one summed pathway per direction: onto post, and back onto pre (DGN's error)."""
     m = models.SYNAPSE_MODELS[name]()
     eqs = m.to_equations()
     summed = [e for e in eqs.values() if "summed" in e.flags]
     assert len(summed) + bool(m.on_pre) >= 1
-    assert len(summed) <= 1
+    onto_post = [e for e in summed if e.varname.endswith("_post")]
+    onto_pre = [e for e in summed if e.varname.endswith("_pre")]
+    assert len(onto_post) <= 1 and len(onto_pre) <= 1 and len(summed) == len(onto_post) + len(onto_pre)
 
 
 def test_with_params_returns_new_model_and_keeps_the_old():

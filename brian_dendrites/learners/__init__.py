@@ -6,8 +6,10 @@ theory's learner says only how samples are presented and outputs decoded.
 """
 
 from .base import Learner, check_XY
+from .dgn import DendriticGatedClassifier, DendriticGatedRegressor
 from .microcircuit import DendriticMicrocircuitRegressor
 from .steady_state import SteadyStateMicrocircuitClassifier
 
 __all__ = ["Learner", "check_XY", "DendriticMicrocircuitRegressor",
-           "SteadyStateMicrocircuitClassifier"]
+           "SteadyStateMicrocircuitClassifier", "DendriticGatedClassifier",
+           "DendriticGatedRegressor"]

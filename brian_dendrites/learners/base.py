@@ -221,6 +221,10 @@ class Learner:
 
     #: 'regressor' or 'classifier' (scikit-learn's estimator type)
     _estimator_type = "regressor"
+    #: Fitted attributes that are not state variables of the circuit (e.g. the
+    #: input width or scaling statistics learned from the data in ``fit``): saved
+    #: in the checkpoint's metadata and restored by :meth:`load` before the build.
+    _fitted_attributes = ()
 
     # ------------------------------------------------- scikit-learn protocol
     def _store(self, arguments):
@@ -357,6 +361,15 @@ class Learner:
                 f"{type(self).__name__}(layers={list(self.layers)}, chunk={self.chunk}) needs "
                 f"about {_in_gib(need)} to build, but only {_in_gib(have)} of memory is "
                 "available; use smaller layers or a smaller chunk")
+
+    def _restore_fitted(self, fitted: dict):
+        """Set the :attr:`_fitted_attributes` saved in a checkpoint (lists become arrays)."""
+        missing = [name for name in self._fitted_attributes if name not in fitted]
+        if missing:
+            raise ValueError(f"the checkpoint lacks the fitted attributes {missing}")
+        for name in self._fitted_attributes:
+            value = fitted[name]
+            setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
 
     def _run_values(self) -> dict:
         """Run values (``'group.param'`` -> value) given to every run (override to add)."""
@@ -633,6 +646,7 @@ class Learner:
             "history": _to_json(self._history_rows),
             "model_hash": self.model_hash(),
             "versions": {"brian2": brian2.__version__, "numpy": np.__version__},
+            "fitted": {name: _to_json(getattr(self, name)) for name in self._fitted_attributes},
         }
         arrays = {k: np.asarray(v) for k, v in self.session_.state.items()}
         arrays[_META_KEY] = np.array(json.dumps(meta, indent=1))
@@ -675,6 +689,7 @@ class Learner:
         params = _from_json(meta["params"])
         params.update(overrides or {})
         learner = cls(**params)
+        learner._restore_fitted(meta.get("fitted", {}))
         if learner.model_hash() != meta["model_hash"]:
             raise ValueError(f"{target}: model hash differs from the saved one (model code changed)")
         learner._ensure_session()
