@@ -8,6 +8,18 @@ import pytest
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+#: Files holding the longest default-suite tests (measured on CI): collected first, so that
+#: pytest-xdist (``--dist loadfile``) starts them first instead of leaving one worker with
+#: a long file at the end while the other idles.
+HEAVY_FIRST = ("test_reproductions.py", "test_dgn.py", "test_reliability_engine.py",
+               "test_dense.py", "test_microcircuit.py", "test_float32.py", "test_learners.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: keeps file order
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory):
     """Compiled standalone projects for this test session (reused across tests)."""

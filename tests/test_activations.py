@@ -97,5 +97,5 @@ def test_reference_reexports_the_same_functions():
     assert reference.ACTIVATIONS is act.ACTIVATIONS
     assert reference.get_activation is act.get_activation
     assert set(act.__all__) >= {n for n in reference.__all__ if n not in (
-        "ReferenceMicrocircuit", "MLP", "backprop_gradients")}
+        "ReferenceMicrocircuit", "ReferenceDGN", "MLP", "backprop_gradients")}
     assert microcircuit.get_activation is act.get_activation  # one implementation

@@ -254,3 +254,27 @@ def test_regressor_defaults_beat_ridge_regression_on_friedman1():
     assert reg.history_.val_score.iloc[-1] >= ridge + 0.05, (reg.history_.val_score.tolist(), ridge)
     pred = reg.predict(Xte)
     assert pred.shape == yte.shape and abs(pred.mean() - yte.mean()) < 0.5  # units of y
+
+
+# ------------------------------------------------------------- reproductions
+def _example_main(name, argv):
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    return runpy.run_path(str(path), run_name="example")["main"](argv)
+
+
+def test_permuted_mnist_example_fast_mode(mnist_path, tmp_path):
+    """The example's smoke run: 2 tasks x 200 images; it prints the table and draws the figure."""
+    png = tmp_path / "pm.png"
+    out = _example_main("sezener2021_permuted_mnist",
+                        ["--fast", "--data", str(mnist_path), "--out", str(png),
+                         "--target", "numpy"])
+    assert png.stat().st_size > 0
+    s = out["summary"].set_index("model")
+    assert set(s.index) == {"dgn", "mlp"}
+    assert len(out["table"]) == 2 * 2 * 2
+    assert s.loc["dgn", "just_learned"] > 0.5  # chance: 0.1
+    with pytest.raises(SystemExit):
+        _example_main("sezener2021_permuted_mnist", ["--data", str(tmp_path / "missing.csv")])

@@ -180,6 +180,7 @@ def test_fig2_paper_faithful(seed, cache_dir):
     assert s.loc["full"].test_mse <= 3e-3
 
 
+@pytest.mark.slow  # compiles its own binaries: ~2 min of a 2-core CI run
 def test_fig2_example_runs_and_writes_its_figure(cache_dir, tmp_path):
     """The example as a user runs it, on 200 patterns (the learning claims: the CI-sized test).
 

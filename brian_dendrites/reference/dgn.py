@@ -234,8 +234,37 @@ class ReferenceDGN:
         X, Z, Y = self._check(X, Z, Y)
         return np.array([self.step(x, z, y, learn) for x, z, y in zip(X, Z, Y)])
 
-    def predict_proba(self, X, Z):
-        """Output ``p`` of every class's network, shape ``(n, C)`` (no learning)."""
+    def predict_proba(self, X, Z, batch=256):
+        """Output ``p`` of every class's network, shape ``(n, C)`` (no learning).
+
+        Vectorised over samples (``batch`` at a time); equal to :meth:`step`
+        with ``learn=False`` up to the order of the sums (~1e-15).
+        """
         X, Z, _ = self._check(X, Z)
-        dummy = np.zeros(self.C)
-        return np.array([self.step(x, z, dummy, learn=False) for x, z in zip(X, Z)])
+        out = np.empty((len(X), self.C))
+        for start in range(0, len(X), batch):
+            out[start:start + batch] = self._predict_batch(X[start:start + batch],
+                                                           Z[start:start + batch])
+        return out
+
+    def _predict_batch(self, X, Z):
+        n, C, B = len(X), self.C, self.B
+        h = self._input(X)
+        for k in range(1, len(self.layers)):
+            n_k, n_prev = self.layers[k], self.layers[k - 1]
+            G = Z @ self.V[k - 1].T > self.theta[k - 1]
+            W = self.W[k - 1]
+            if k == 1:
+                drive = h @ W.T
+            else:
+                rows = n_k * B
+                hc = h.reshape(n, C, n_prev)
+                drive = np.concatenate([hc[:, c] @ W[c * rows:(c + 1) * rows].T for c in range(C)],
+                                       axis=1)
+            a = ((drive + self.beta[k - 1]) * G).reshape(n, C * n_k, B).sum(axis=2)
+            if self.output == "sigmoid":
+                p = 1.0 / (1.0 + np.exp(-a))
+                h = _logit(np.clip(p, self.eps, 1.0 - self.eps))
+            else:
+                p = h = a
+        return p.reshape(n, C, self.layers[-1])[:, :, 0]
