@@ -20,7 +20,10 @@ import numpy as np
 
 from ._validation import check_int, check_layers, check_nonnegative, check_real, check_seed
 
-__all__ = ["draw_gates", "open_fraction"]
+__all__ = ["draw_gates", "open_fraction", "DGN_OUTPUTS"]
+
+#: Output nonlinearities of a DGN: classification (sigmoid on logit inputs) or regression.
+DGN_OUTPUTS = ("sigmoid", "identity")
 
 
 def draw_gates(n_side, layers, n_branches, n_classes=1, theta_mean=1.0, theta_sd=0.0, seed=0):

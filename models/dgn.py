@@ -22,10 +22,8 @@ Veness, Botvinick, Clopath, Hausser, Latham (2021). A rapid and efficient
 learning rule for biological neural circuits. bioRxiv 2021.03.10.434756.
 """
 
+from brian_dendrites.gating import DGN_OUTPUTS
 from brian_dendrites.spec import NeuronModel, Param, SynapseModel, Update
-
-#: Output nonlinearities of a DGN: classification or regression.
-DGN_OUTPUTS = ("sigmoid", "identity")
 
 
 def _check_output(output):

@@ -41,11 +41,9 @@ from .._validation import (
     check_nonnegative,
     check_real,
 )
+from ..gating import DGN_OUTPUTS
 
 __all__ = ["ReferenceDGN", "DGN_OUTPUTS"]
-
-#: Output nonlinearities: classification (sigmoid on logit inputs) or regression.
-DGN_OUTPUTS = ("sigmoid", "identity")
 
 
 def _logit(p):
