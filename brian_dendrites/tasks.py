@@ -31,7 +31,7 @@ from ._validation import (
 from .activations import get_activation, softplus_sacramento
 
 __all__ = ["TeacherStudentData", "teacher_student_regression", "load_mnist", "load_mnist_idx",
-           "read_idx", "MNIST_IDX_FILES", "one_hot"]
+           "read_idx", "MNIST_IDX_FILES", "one_hot", "friedman1"]
 
 TeacherStudentData = namedtuple("TeacherStudentData", ["X", "R", "U", "weights"])
 TeacherStudentData.__doc__ = """Teacher-student data set.
@@ -412,3 +412,39 @@ def one_hot(y, n_classes=None, low=0.1, high=0.8):
     T = np.full((y.size, n_classes), low)
     T[np.arange(y.size), y] = high
     return T
+
+
+def friedman1(n_samples, noise=0.5, n_features=10, seed=0):
+    """Friedman's regression problem #1 (Friedman 1991; as scikit-learn's ``make_friedman1``).
+
+    ``y = 10 sin(pi x1 x2) + 20 (x3 - 0.5)^2 + 10 x4 + 5 x5 + noise N(0, 1)``,
+    ``X ~ U(0, 1)^n_features`` (features beyond the fifth are irrelevant).
+
+    Parameters
+    ----------
+    n_samples : int >= 1
+    noise : float >= 0
+        Standard deviation of the Gaussian noise.
+    n_features : int >= 5
+    seed : int
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, n_features)
+    y : ndarray, shape (n_samples,)
+
+    Examples
+    --------
+    >>> X, y = friedman1(3, noise=0.0)
+    >>> X.shape, bool(np.allclose(y, 10 * np.sin(np.pi * X[:, 0] * X[:, 1])
+    ...     + 20 * (X[:, 2] - 0.5) ** 2 + 10 * X[:, 3] + 5 * X[:, 4]))
+    ((3, 10), True)
+    """
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    n_features = check_int(n_features, "n_features", minimum=5)
+    noise = check_real(noise, "noise", 0)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n_samples, n_features))
+    y = (10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2 + 10 * X[:, 3]
+         + 5 * X[:, 4] + noise * rng.standard_normal(n_samples))
+    return X, y

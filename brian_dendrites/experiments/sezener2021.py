@@ -30,7 +30,9 @@ from .._validation import check_choice, check_int
 from ..reference.mlp import MLP
 from ..tasks import load_mnist
 
-__all__ = ["permuted_mnist_tasks", "dgn_permuted_mnist", "MLP_GRID", "summarise_continual"]
+__all__ = ["permuted_mnist_tasks", "dgn_permuted_mnist", "data_efficiency", "regression_curve",
+           "MLP_GRID",
+           "summarise_continual"]
 
 #: MLP learning-rate grid: constant rates and ``lr0 / (1 + t / tau)``.
 MLP_GRID = ({"lr": 0.002}, {"lr": 0.003}, {"lr": 0.005}, {"lr": 0.01, "tau": 1000},
@@ -170,3 +172,110 @@ def dgn_permuted_mnist(path, n_tasks=5, n_per_task=1000, seed=0, n_test=1000, hi
     summary = summarise_continual(table)
     summary["mlp_config"] = [str(best_cfg) if mm == "mlp" else "" for mm in summary.model]
     return dict(table=table, summary=summary, time_s=times)
+
+
+def data_efficiency(path, budgets=(250, 1000, 4000), seed=0, n_test=1000,
+                    hidden_layers=(10, 10), n_branches=100, theta_mean=1.0, eta=1e-3,
+                    feature_scaling="per_feature",
+                    mlp_hidden=100, mlp_rates=(0.002, 0.005, 0.01, 0.02),
+                    target="cpp_standalone", cache_dir=None, progress=True, chunk=250):
+    """One online pass on (unpermuted) MNIST: test accuracy after each budget of samples.
+
+    The Brian2 DGN (as in :func:`dgn_permuted_mnist`, but with the pixels
+    standardised one by one, ``feature_scaling``, statistics of the whole
+    training set: ``fit(X, y, epochs=0)``) and MLPs (784-H-10 ReLU, SGD, batch
+    1, one per constant rate, on the same features; the best at each budget
+    is reported) see the same samples in the same order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model`` (``'dgn'``, ``'mlp'``), ``samples``, ``accuracy`` (and
+        ``mlp_lr`` of the best MLP at that budget).
+    """
+    from ..learners.dgn import DendriticGatedClassifier
+
+    budgets = sorted(check_int(b, "budgets[]", minimum=1, maximum=4000) for b in budgets)
+    stream = permuted_mnist_tasks(path, n_tasks=1, n_per_task=max(budgets), seed=seed,
+                                  n_test=n_test)
+    X, y = stream["train"][0]
+    Xt, yt = stream["test"][0]
+    rows = []
+    clf = DendriticGatedClassifier(hidden_layers=tuple(hidden_layers), n_branches=n_branches,
+                                   theta_mean=theta_mean, eta=eta,
+                                   feature_scaling=feature_scaling, shuffle=False, epochs=1,
+                                   chunk=chunk, target=target, seed=seed, progress=progress,
+                                   cache_dir=cache_dir)
+    clf.fit(X, y, epochs=0)  # the data side (scaling statistics) from the whole training set
+    F, Ft = clf.transform(X)[0], clf.transform(Xt)[0]
+    seen = 0
+    for b in budgets:
+        clf.partial_fit(X[seen:b], y[seen:b], classes=np.arange(10))
+        seen = b
+        rows.append(dict(model="dgn", samples=b, accuracy=clf.score(Xt, yt), mlp_lr=np.nan))
+    best = {}
+    for lr in mlp_rates:
+        mlp = MLP([784, mlp_hidden, 10], activation="relu", output_activation="softmax",
+                  loss="xent", task="classification", lr=lr, seed=seed)
+        seen = 0
+        for b in budgets:
+            mlp.fit(F[seen:b], y[seen:b], epochs=1, batch_size=1, shuffle=False)
+            seen = b
+            acc = 1.0 - mlp.score(Ft, yt)
+            if acc > best.get(b, (-1.0, None))[0]:
+                best[b] = (acc, lr)
+    rows += [dict(model="mlp", samples=b, accuracy=best[b][0], mlp_lr=best[b][1])
+             for b in budgets]
+    return pd.DataFrame(rows)
+
+
+def regression_curve(n_train=1400, n_test=600, epochs=3, step=100, seed=0, noise=0.5,
+                     hidden_layers=(10, 10), n_branches=100, eta=1e-3, mlp_hidden=100,
+                     mlp_rates=(0.001, 0.003, 0.01, 0.03), target="cpp_standalone",
+                     cache_dir=None, progress=False):
+    """DGN regression (identity outputs) beside MLPs: test MSE along one online stream.
+
+    Friedman #1 (:func:`brian_dendrites.tasks.friedman1`, 10 features), the
+    training set presented ``epochs`` times in one order; after every
+    ``step`` samples both models are scored on the test set. The DGN is
+    :class:`~brian_dendrites.DendriticGatedRegressor` with these settings; the
+    MLPs (``10-H-1`` tanh, SGD, batch 1, standardised inputs and targets as
+    the DGN's) one per rate, the best final one reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``samples``, ``test_mse`` (units of y), ``r2``.
+    """
+    from ..learners.dgn import DendriticGatedRegressor
+    from ..tasks import friedman1
+
+    step = check_int(step, "step", minimum=1)
+    X, y = friedman1(n_train + n_test, noise=noise, seed=seed)
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    var = float(np.var(yte))
+    reg = DendriticGatedRegressor(hidden_layers=tuple(hidden_layers), n_branches=n_branches,
+                                  eta=eta, shuffle=False, epochs=1, chunk=step, target=target,
+                                  seed=seed, progress=progress, cache_dir=cache_dir)
+    rows = []
+    stream = [(e, s) for e in range(epochs) for s in range(0, n_train, step)]
+    for i, (_, s) in enumerate(stream, start=1):
+        reg.partial_fit(Xtr[s:s + step], ytr[s:s + step])
+        mse = float(np.mean((reg.predict(Xte) - yte) ** 2))
+        rows.append(dict(model="dgn", samples=i * step, test_mse=mse, r2=1 - mse / var))
+    mx, sx = Xtr.mean(0), Xtr.std(0)
+    my, sy = ytr.mean(), ytr.std()
+    best = None
+    for lr in mlp_rates:
+        mlp = MLP([Xtr.shape[1], mlp_hidden, 1], activation="tanh", lr=lr, seed=seed)
+        curve = []
+        for i, (_, s) in enumerate(stream, start=1):
+            mlp.fit((Xtr[s:s + step] - mx) / sx, ((ytr[s:s + step] - my) / sy)[:, None],
+                    epochs=1, batch_size=1, shuffle=False)
+            pred = mlp.predict((Xte - mx) / sx)[:, 0] * sy + my
+            mse = float(np.mean((pred - yte) ** 2))
+            curve.append(dict(model="mlp", samples=i * step, test_mse=mse, r2=1 - mse / var,
+                              mlp_lr=lr))
+        if best is None or curve[-1]["test_mse"] < best[-1]["test_mse"]:
+            best = curve
+    return pd.DataFrame(rows + best)
