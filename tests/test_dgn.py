@@ -289,3 +289,57 @@ def test_regression_example_fast_mode(tmp_path):
     dgn = table[table.model == "dgn"]
     assert list(dgn.samples) == [200, 400, 600]
     assert dgn.r2.iloc[-1] > 0.4  # measured 0.70 (R² 0 = predicting the mean)
+
+
+@pytest.mark.slow
+def test_permuted_mnist_dgn_forgets_less_than_the_best_mlp(mnist_path, cache_dir):
+    """5 tasks x 1000 images, DGN [784, 2, 5, 1] x 100 branches, 500 test images, seeds 0-2.
+
+    Measured (docs/dgn.md), seeds 0 / 1 / 2: DGN mean final 0.850 / 0.874 / 0.860, forgetting
+    0.009 / 0.010 / 0.010; best MLP of the grid 0.810 / 0.859 / 0.825 (forgetting 0.025 /
+    -0.001 / 0.018); margins +0.040 / +0.014 / +0.035. About 5 min per seed on one core.
+    """
+    from brian_dendrites.experiments.sezener2021 import dgn_permuted_mnist
+
+    margins = []
+    for seed in (0, 1, 2):
+        s = dgn_permuted_mnist(mnist_path, seed=seed, n_test=500, hidden_layers=(2, 5),
+                               cache_dir=cache_dir, progress=False)["summary"].set_index("model")
+        dgn, mlp = s.loc["dgn"], s.loc["mlp"]
+        assert dgn.mean_final >= 0.83, (seed, s)
+        assert dgn.forgetting <= 0.03, (seed, s)
+        margins.append(dgn.mean_final - mlp.mean_final)
+    assert min(margins) > 0.005 and np.mean(margins) >= 0.02, margins
+
+
+@pytest.mark.slow
+def test_dgn_is_more_data_efficient_than_the_best_mlp(mnist_path, cache_dir):
+    """One online pass, DGN [784, 10, 10, 1] x 100: accuracy after 250 / 1000 / 4000 images.
+
+    Measured, seeds 0 / 1 / 2: 250 images 0.828 / 0.819 / 0.834, 1000: 0.892 / 0.888 / 0.912,
+    4000: 0.925 / 0.938 / 0.930; best MLP at each budget 0.754-0.772, 0.839-0.862, 0.886-0.909.
+    """
+    from brian_dendrites.experiments.sezener2021 import data_efficiency
+
+    for seed in (0, 1, 2):
+        df = data_efficiency(mnist_path, seed=seed, cache_dir=cache_dir, progress=False)
+        dgn = df[df.model == "dgn"].set_index("samples").accuracy
+        mlp = df[df.model == "mlp"].set_index("samples").accuracy
+        assert dgn[250] >= 0.80 and dgn[1000] >= 0.86 and dgn[4000] >= 0.91, (seed, df)
+        assert np.all(dgn > mlp), (seed, df)
+
+
+def test_float32_learner_follows_the_float64_one_and_saves(tmp_path):
+    X = np.random.default_rng(3).normal(size=(40, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    kw = dict(hidden_layers=(2,), n_branches=4, chunk=40, target="numpy", progress=False,
+              epochs=2, eta=0.05, theta_mean=0.0)
+    f64 = DendriticGatedClassifier(**kw).fit(X, y)
+    f32 = DendriticGatedClassifier(**kw, dtype=np.float32).fit(X, y)
+    assert f32.session_.state["W1.w"].dtype == np.float32
+    np.testing.assert_allclose(f32.predict_proba(X), f64.predict_proba(X), atol=1e-5)
+    back = DendriticGatedClassifier.load(f32.save(tmp_path / "f32"))
+    assert back.dtype == "float32"
+    np.testing.assert_array_equal(back.predict_proba(X), f32.predict_proba(X))
+    with pytest.raises(ValueError, match="dtype"):
+        DendriticGatedClassifier(**{**kw, "epochs": 1}, dtype="float16").fit(X, y)

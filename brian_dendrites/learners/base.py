@@ -819,6 +819,8 @@ def _to_json(v):
         return v.item()
     if isinstance(v, Path):
         return str(v)
+    if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+        return np.dtype(v).name  # np.float32 -> 'float32' (a dtype argument, stored by name)
     return v
 
 

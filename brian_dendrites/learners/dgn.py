@@ -31,6 +31,7 @@ from .._validation import (
     check_time,
 )
 from ..circuits.dgn import dgn_network, dgn_weight_shapes
+from ..engine.simulation import check_float_dtype
 from .base import _BYTES_PER_SYNAPSE, Learner, NotFittedError, Presentation, check_XY
 
 __all__ = ["DendriticGatedClassifier", "DendriticGatedRegressor"]
@@ -63,6 +64,7 @@ class _DendriticGated(Learner):
         check_real(self.w_clip, "w_clip", 0, None, low_open=True)
         check_nonnegative(self.lr_decay, "lr_decay")
         check_time(self.t_sample, "t_sample")
+        check_float_dtype(self.dtype, "dtype")
 
     def _fitted(self):
         return getattr(self, "n_features_in_", None) is not None
@@ -197,6 +199,9 @@ class DendriticGatedClassifier(_DendriticGated):
         ``eta_t = eta / (1 + lr_decay * samples learned)``.
     t_sample : Quantity
         Simulated time per sample (a unit choice).
+    dtype : {'float64', 'float32'}
+        Floating-point type of the compiled network (float32 halves the
+        memory traffic of the weight and gate loops).
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         See :class:`~brian_dendrites.learners.base.Learner` (defaults here:
         ``epochs=3``, ``chunk=500``).
@@ -235,9 +240,9 @@ class DendriticGatedClassifier(_DendriticGated):
 
     def __init__(self, hidden_layers=(10, 10), n_branches=100, eta=1e-2, theta_mean=1.0,
                  theta_sd=0.0, side_info="raw", feature_scaling="per_feature", eps=0.01,
-                 w_clip=200.0, lr_decay=0.0, t_sample=1 * ms, epochs=3, shuffle=True, chunk=500,
-                 target="cpp_standalone", seed=0, progress=True, cache_dir=None,
-                 warm_start=False):
+                 w_clip=200.0, lr_decay=0.0, t_sample=1 * ms, dtype="float64", epochs=3,
+                 shuffle=True, chunk=500, target="cpp_standalone", seed=0, progress=True,
+                 cache_dir=None, warm_start=False):
         self._store(locals())
 
     def _validate_params(self):
@@ -324,7 +329,7 @@ class DendriticGatedRegressor(_DendriticGated):
 
     Parameters
     ----------
-    hidden_layers, n_branches, theta_mean, theta_sd, side_info, feature_scaling, w_clip, lr_decay, t_sample
+    hidden_layers, n_branches, theta_mean, theta_sd, side_info, feature_scaling, w_clip, lr_decay, t_sample, dtype
         As for :class:`DendriticGatedClassifier`.
     eta : float
         Learning rate per sample (default 1e-3). With identity outputs one
@@ -354,8 +359,8 @@ class DendriticGatedRegressor(_DendriticGated):
 
     def __init__(self, hidden_layers=(10, 10), n_branches=100, eta=1e-3, theta_mean=1.0,
                  theta_sd=0.0, side_info="raw", feature_scaling="per_feature", w_clip=200.0,
-                 lr_decay=0.0, t_sample=1 * ms, epochs=3, shuffle=True, chunk=500,
-                 target="cpp_standalone", seed=0, progress=True, cache_dir=None,
+                 lr_decay=0.0, t_sample=1 * ms, dtype="float64", epochs=3, shuffle=True,
+                 chunk=500, target="cpp_standalone", seed=0, progress=True, cache_dir=None,
                  warm_start=False):
         self._store(locals())
 
