@@ -181,3 +181,22 @@ def test_dtype_spellings(dtype):
     expected = np.float32 if dtype in (np.float32, "float32", "f4") or (
         isinstance(dtype, np.dtype) and dtype == np.float32) else np.float64
     assert check_float_dtype(dtype) == expected
+
+
+def test_microcircuit_learners_take_a_float32_dtype(tmp_path):
+    """The learners build float32 networks (numpy target here) and store the dtype by name."""
+    from brian_dendrites import DendriticMicrocircuitRegressor, SteadyStateMicrocircuitClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (4, 3))
+    reg = DendriticMicrocircuitRegressor([3, 4, 2], t_pattern=2 * ms, chunk=4, target="numpy",
+                                         progress=False, dtype=np.float32)
+    reg.fit(X, rng.uniform(0, 1, (4, 2)))
+    assert reg.session_.state["W1.w"].dtype == np.float32
+    assert DendriticMicrocircuitRegressor.load(reg.save(tmp_path / "r")).dtype == "float32"
+    clf = SteadyStateMicrocircuitClassifier([3, 4, 2], chunk=4, target="numpy", progress=False,
+                                            dtype="float32", weight_scale=1.0)
+    clf.fit(X, np.array([0, 1, 0, 1]))
+    assert clf.session_.state["W1.w"].dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        SteadyStateMicrocircuitClassifier([3, 4, 2], dtype="int8").fit(X, np.array([0, 1, 0, 1]))

@@ -12,6 +12,7 @@ from ..activations import get_activation
 from ..circuits import dendritic_microcircuit
 from ..circuits._shapes import check_layers
 from ..circuits.microcircuit import default_learning_rates
+from ..engine.simulation import check_float_dtype
 from ..lab import error_signal_angles, feedback_alignment_angles
 from .base import Learner, Presentation, check_XY, slots_for
 
@@ -85,6 +86,9 @@ class DendriticMicrocircuitRegressor(Learner):
     dt : Quantity (second)
         Simulation time step; ``t_pattern`` and ``t_settle`` are whole
         numbers of steps.
+    dtype : {'float64', 'float32'}
+        Floating-point type of the compiled network (float32: half the
+        memory traffic; docs/benchmarks.md).
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         Training and engine settings shared by every learner (defaults here:
         ``chunk=100``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
@@ -120,14 +124,16 @@ class DendriticMicrocircuitRegressor(Learner):
                  eta_PI=None, eta_TD=None, tau_w=None, activation="softplus_sacramento",
                  conductances=None, learn_topdown=False, weights=None, weight_scale=1.0,
                  weight_init="uniform", self_predicting=True, tau_in=3 * ms, sigma=None,
-                 dt=0.1 * ms, epochs=1, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
+                 dt=0.1 * ms, dtype="float64", epochs=1, shuffle=True, chunk=100,
+                 target="cpp_standalone", seed=0, progress=True, cache_dir=None,
+                 warm_start=False):
         self._store(locals())
 
     # ------------------------------------------------------------ hooks
     def _validate_params(self):
         check_layers(self.layers)
         check_time(self.dt, "dt")
+        check_float_dtype(self.dtype, "dtype")
         slots_for(self.t_pattern, self.t_settle, self.dt)
         check_bool(self.self_predicting, "self_predicting")
         check_bool(self.learn_topdown, "learn_topdown")

@@ -18,6 +18,7 @@ from .._validation import check_int, check_numeric, check_rate, check_real
 from ..activations import get_activation
 from ..circuits._shapes import check_layers
 from ..circuits.steady_state import steady_state_microcircuit
+from ..engine.simulation import check_float_dtype
 from ..tasks import one_hot
 from .base import Learner, Presentation, check_XY
 
@@ -75,6 +76,9 @@ class SteadyStateMicrocircuitClassifier(Learner):
         Initial weights ``U(-a, a)``, ``a = weight_scale / sqrt(n_pre)``.
     t_sample : Quantity (second)
         Simulated time per sample (the time step; only a unit choice).
+    dtype : {'float64', 'float32'}
+        Floating-point type of the compiled network (float32: half the
+        memory traffic; docs/benchmarks.md).
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         Training and engine settings shared by every learner (defaults here:
         ``chunk=500``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
@@ -116,9 +120,9 @@ class SteadyStateMicrocircuitClassifier(Learner):
 
     def __init__(self, layers, eta_PP=0.04 / ms, eta_IP=0.006 / ms, lr_decay=0.5,
                  lr_decay_epochs=5, lam_out=None, lam_A=None, lam_I=None, activation="logistic",
-                 target_rates=(0.1, 0.8), weight_scale=6.0, t_sample=1 * ms, epochs=1,
-                 shuffle=True, chunk=500, target="cpp_standalone", seed=0, progress=True,
-                 cache_dir=None, warm_start=False):
+                 target_rates=(0.1, 0.8), weight_scale=6.0, t_sample=1 * ms, dtype="float64",
+                 epochs=1, shuffle=True, chunk=500, target="cpp_standalone", seed=0,
+                 progress=True, cache_dir=None, warm_start=False):
         self._store(locals())
 
     # ------------------------------------------------------------ schedule
@@ -197,6 +201,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
 
     # ------------------------------------------------------------ hooks
     def _validate_params(self):
+        check_float_dtype(self.dtype, "dtype")
         self._check_schedule()
         layers = check_layers(self.layers)
         if layers[-1] == 1:
