@@ -262,9 +262,13 @@ class DendriticGatedClassifier(_DendriticGated):
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(f"{name} must be a 1-D array of {n} labels (one per sample), "
                              f"got shape {y.shape}")
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
+        try:
+            idx = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
+            bad = self.classes_[idx] != y
+        except TypeError:  # labels of another type than the classes (numbers vs strings)
+            raise ValueError(f"{name}: labels {np.unique(y).tolist()[:5]} are not among the "
+                             f"classes {self.classes_.tolist()} this classifier was fitted "
+                             "with") from None
         if np.any(bad):
             raise ValueError(f"{name}: labels {np.unique(y[bad]).tolist()[:5]} are not among the "
                              f"classes {self.classes_.tolist()} this classifier was fitted with")
