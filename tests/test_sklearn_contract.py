@@ -15,6 +15,8 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn.utils import estimator_checks as ec  # noqa: E402
 
 from brian_dendrites.learners import (  # noqa: E402
+    DendriticGatedClassifier,
+    DendriticGatedRegressor,
     DendriticMicrocircuitRegressor,
     SteadyStateMicrocircuitClassifier,
 )
@@ -33,7 +35,11 @@ def _learners():
     return [DendriticMicrocircuitRegressor([10, 4, 1], t_pattern=1 * ms, chunk=64, target="numpy",
                                            progress=False, eta_PP=0.01 / ms),
             SteadyStateMicrocircuitClassifier([10, 4, 2], chunk=64, target="numpy",
-                                              progress=False)]
+                                              progress=False),
+            DendriticGatedClassifier(hidden_layers=(2,), n_branches=3, chunk=64, target="numpy",
+                                     progress=False),
+            DendriticGatedRegressor(hidden_layers=(2,), n_branches=3, chunk=64, target="numpy",
+                                    progress=False)]
 
 
 @pytest.mark.parametrize("learner", _learners(), ids=lambda est: type(est).__name__)

@@ -146,6 +146,9 @@ class _DendriticGated(Learner):
     # ------------------------------------------------------------ fitting
     def _prepare(self, X, y, classes=None):
         """Fit the data side (width, scaling, targets) unless continuing a fitted learner."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None")
         X, _ = check_XY(X, None)
         self._fit_targets(y, X.shape[0], classes)
         self._fit_scaling(X)
@@ -312,9 +315,7 @@ class DendriticGatedClassifier(_DendriticGated):
         """
         self._validate_params()
         if not self._fitted():
-            X_checked, _ = check_XY(X, None)
-            self._fit_targets(y, X_checked.shape[0], classes)
-            self._fit_scaling(X_checked)
+            self._prepare(X, y, classes)
         return super().partial_fit(X, y, validation_data=validation_data)
 
     def score(self, X, y) -> float:
