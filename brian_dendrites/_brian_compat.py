@@ -67,6 +67,13 @@ Private attributes and behaviour relied on
   reads the process CPU clock after every step only to report the run time
   afterwards: `hoist_run_clock` moves that read after the loop (engine).
   If the text is not found, the file is left as Brian2 wrote it.
+- The generated ``makefile`` defines ``OBJS``, ``H_SRCS`` and ``CXXFLAGS``,
+  compiles every ``code_objects/*.cpp`` on its own, and includes a
+  ``make.deps`` file it generates with one serial ``-MM`` pass;
+  every code object starts with a block of ``#include`` lines (its own
+  header, ``objects.h``, ``brianlib`` and standard headers):
+  `use_precompiled_header` (engine) relies on this. If a project does not
+  look like that, it is compiled as Brian2 wrote it.
 """
 
 from __future__ import annotations
@@ -95,6 +102,8 @@ __all__ = [
     "compile_project",
     "make_command",
     "make_jobs",
+    "use_precompiled_header",
+    "PCH_HEADER",
     "device_run_environment",
     "ArrayVariable",
     "DynamicArrayVariable",
@@ -269,6 +278,97 @@ def make_command(jobs: int | None = None) -> list | None:
     for arg in brian2.prefs["devices.cpp_standalone.extra_make_args_unix"]:
         cmd.append(f"-j{jobs}" if str(arg) in ("-j", "--jobs") else str(arg))
     return cmd
+
+
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"][^>"]+[>"])[ \t]*$')
+
+#: Name of the header precompiled for the code objects of a project.
+PCH_HEADER = "bd_common_headers.h"
+
+_PCH_MAKE_RULES = """
+# ---- added by brian_dendrites: the headers that every code object includes,
+# ---- parsed once (precompiled) instead of once per code object
+BD_PCH_OBJS := $(filter code_objects/%,$(OBJS))
+$(BD_PCH_OBJS): CXXFLAGS += -include {header}
+$(BD_PCH_OBJS): {header}.gch
+{header}.gch: {header} $(H_SRCS) makefile
+\t$(CXX) $(filter-out -include {header},$(CXXFLAGS)) -x c++-header {header} -o {header}.gch \\
+\t  || rm -f {header}.gch
+"""
+
+
+def _leading_includes(path) -> list:
+    """The ``#include`` targets of a source file before its first code line."""
+    includes = []
+    with open(path) as f:
+        for line in f:
+            stripped = line.strip()
+            if not stripped:
+                continue
+            m = _INCLUDE.match(line)
+            if not m:
+                break
+            includes.append(m.group(1))
+    return includes
+
+
+def use_precompiled_header(directory) -> bool:
+    """Make a generated project parse its common headers once, not per code object.
+
+    Every code object of a Brian2 standalone project includes ``objects.h``,
+    ``brianlib`` and standard headers (about 65 000 preprocessed lines);
+    parsing them is 0.8 s of the ~1 s that g++ needs for one small code
+    object, and a project has 50-150 code objects. This writes a header
+    with the ``#include`` lines that *every* code object starts with, and
+    rules that precompile it once (``.gch``; GCC and Clang both find it
+    through ``-include``) and force-include it when compiling the code
+    objects. A compiler that cannot precompile falls back to parsing the
+    header as text (same result, old speed). The object files are
+    byte-identical to those of Brian2's makefile (tested).
+
+    The serial ``make.deps`` pass (``-MM`` over every source, ~5 s) is
+    replaced by an empty file: the engine compiles each project once, in
+    a fresh directory, so header dependencies are never needed.
+
+    Parameters
+    ----------
+    directory : str or path
+        A generated, not yet compiled project (``makefile``,
+        ``code_objects/``).
+
+    Returns
+    -------
+    bool
+        Whether the project was changed (``False``: the makefile or the code
+        objects do not look as expected; the project is left as it was).
+    """
+    directory = os.fspath(directory)
+    makefile = os.path.join(directory, "makefile")
+    codedir = os.path.join(directory, "code_objects")
+    try:
+        with open(makefile) as f:
+            text = f.read()
+        sources = sorted(n for n in os.listdir(codedir) if n.endswith(".cpp"))
+    except OSError:
+        return False
+    if (not sources or PCH_HEADER in text
+            or not all(re.search(rf"^{v}\s*[:+]?=", text, re.M)
+                       for v in ("OBJS", "H_SRCS", "CXXFLAGS"))
+            or "include $(DEPS)" not in text):
+        return False
+    lists = [_leading_includes(os.path.join(codedir, n)) for n in sources]
+    common = [inc for inc in lists[0] if not inc.strip('"<>').startswith("code_objects/")
+              and all(inc in other for other in lists[1:])]
+    if not any(inc == '"objects.h"' for inc in common):
+        return False
+    with open(os.path.join(directory, PCH_HEADER), "w") as f:
+        f.write("// brian_dendrites: headers shared by every code object (precompiled)\n")
+        f.write("".join(f"#include {inc}\n" for inc in common))
+    with open(makefile, "a") as f:
+        f.write(_PCH_MAKE_RULES.format(header=PCH_HEADER))
+    with open(os.path.join(directory, "make.deps"), "w") as f:
+        f.write("# brian_dendrites: compiled once in a fresh directory; no header dependencies\n")
+    return True
 
 
 def device_run_environment() -> dict:

@@ -1,5 +1,6 @@
 """Shared fixtures: a per-session cache for compiled standalone projects."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory):
-    """Compiled standalone projects for this test session (reused across tests)."""
-    return tmp_path_factory.mktemp("standalone_cache")
+    """Compiled standalone projects for this test session (reused across tests).
+
+    Under pytest-xdist the workers share one folder (the engine locks each
+    project while compiling it), so no project is compiled twice.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.mktemp("standalone_cache")
+    shared = tmp_path_factory.getbasetemp().parent / "standalone_cache"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(scope="session")

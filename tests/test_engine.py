@@ -83,6 +83,50 @@ def test_objects_alive_elsewhere_do_not_force_a_recompile(tmp_path):
         assert (a[key] == b[key]).all(), key
 
 
+def test_precompiled_header_gives_the_same_binary(tmp_path):
+    """Parsing the shared headers once changes the build time, not the binary."""
+    from brian2 import prefs
+
+    from brian_dendrites._brian_compat import PCH_HEADER
+    from brian_dendrites.engine import Simulation
+
+    sims = {}
+    old = prefs["brian_dendrites.precompiled_header"]
+    try:
+        for flag in (False, True):
+            prefs["brian_dendrites.precompiled_header"] = flag
+            sims[flag] = Simulation(_build_small, 1 * ms, target="cpp_standalone",
+                                    cache_dir=tmp_path / str(flag), name="pch")
+    finally:
+        prefs["brian_dendrites.precompiled_header"] = old
+    plain, pch = (Path(sims[f].project_dir) for f in (False, True))
+    assert not (plain / PCH_HEADER).exists()
+    header = (pch / PCH_HEADER).read_text()
+    assert '#include "objects.h"' in header and "code_objects/" not in header
+    assert not list(pch.glob("*.gch"))  # tens of MB, removed after the build
+    assert PCH_HEADER in (pch / "makefile").read_text()
+    codeobjs = sorted(p.name for p in (plain / "code_objects").glob("*.o"))
+    assert len(codeobjs) >= 3
+    for name in codeobjs:  # the compiler produced exactly the same code
+        assert ((plain / "code_objects" / name).read_bytes()
+                == (pch / "code_objects" / name).read_bytes()), name
+    assert (plain / "main").read_bytes() == (pch / "main").read_bytes()
+    a, b = sims[False].run({"pyr_alive.v_B": 2.0}), sims[True].run({"pyr_alive.v_B": 2.0})
+    assert (a["pyr_alive.u"] == b["pyr_alive.u"]).all()
+
+
+def test_precompiled_header_leaves_unexpected_projects_alone(tmp_path):
+    from brian_dendrites._brian_compat import PCH_HEADER, use_precompiled_header
+
+    assert not use_precompiled_header(tmp_path)  # no makefile
+    (tmp_path / "makefile").write_text("OBJS = a.o\nCXXFLAGS = -O3\n")
+    (tmp_path / "code_objects").mkdir()
+    (tmp_path / "code_objects" / "a.cpp").write_text('#include "objects.h"\nint a;\n')
+    assert not use_precompiled_header(tmp_path)  # no H_SRCS / make.deps include
+    assert (tmp_path / "makefile").read_text() == "OBJS = a.o\nCXXFLAGS = -O3\n"
+    assert not (tmp_path / PCH_HEADER).exists()
+
+
 # --------------------------------------------------- Brian's run preferences
 @pytest.fixture
 def run_prefs():

@@ -74,6 +74,7 @@ from brian2 import (
 from brian2 import seed as brian_seed
 
 from .._brian_compat import (
+    PCH_HEADER,
     ArrayVariable,
     DynamicArrayVariable,
     FileLock,
@@ -83,6 +84,7 @@ from .._brian_compat import (
     hoist_run_clock,
     make_command,
     reset_device,
+    use_precompiled_header,
 )
 
 logger = get_logger(__name__)
@@ -190,6 +192,15 @@ if "brian_dendrites" not in prefs.pref_register:  # a module reload must not reg
             Directory holding compiled standalone projects (one per generated
             code). ``None`` (default): ``$BRIAN_DENDRITES_CACHE`` if set, else
             ``~/.cache/brian_dendrites``.
+            """,
+        ),
+        precompiled_header=BrianPreference(
+            default=True,
+            docs="""
+            Whether a standalone project parses the headers that all its code
+            objects share once (a precompiled header) instead of once per code
+            object: the same binary, about 2.5x faster to compile with GCC.
+            Set to ``False`` if a compiler mishandles precompiled headers.
             """,
         ),
     )
@@ -1079,7 +1090,11 @@ def _compile(device, directory):
     if cmd is None:  # MSVC: Brian2's own nmake call
         compile_project(device, directory)
         return
+    pch = prefs["brian_dendrites.precompiled_header"] and use_precompiled_header(directory)
     returncode, stdout, stderr = _run_child(cmd, directory, dict(os.environ), signal.SIGTERM)
+    if pch:  # tens of MB, needed only while compiling
+        with contextlib.suppress(OSError):
+            os.remove(Path(directory) / f"{PCH_HEADER}.gch")
     if returncode != 0:
         raise RuntimeError(f"compilation failed ({' '.join(cmd)}: exit {returncode}):\n"
                            f"{stdout[-3000:]}\n{stderr[-3000:]}")
