@@ -19,11 +19,13 @@ Synapses
     :func:`dendritic_prediction_rule` (rate Urbanczik–Senn / Sacramento rule),
     :func:`urbanczik_senn_rate_synapse`, :func:`urbanczik_senn_spiking_synapse`,
     :func:`static_pathway`, :func:`steady_state_rule`, :func:`fixed_projection`,
-    :func:`dgn_rule`, :func:`branch_to_soma` (DGN).
+    :func:`dgn_rule`, :func:`branch_to_soma` (DGN), :func:`dfc_forward`,
+    :func:`dfc_feedback` (DFC).
 """
 
 from .activations import ACTIVATIONS, activation
 from .branches import dgn_branch, gated_branch
+from .dfc import DFC_LOSSES, dfc_controller, dfc_feedback, dfc_forward, dfc_input, dfc_neuron
 from .dgn import DGN_OUTPUTS, branch_to_soma, dgn_input, dgn_rule, dgn_soma, side_information
 from .interneuron import sst_interneuron
 from .plasticity import (
@@ -51,6 +53,12 @@ __all__ = [
     "urbanczik_senn_neuron",
     "gated_branch",
     "dgn_branch",
+    "dfc_neuron",
+    "dfc_input",
+    "dfc_controller",
+    "dfc_forward",
+    "dfc_feedback",
+    "DFC_LOSSES",
     "dgn_input",
     "dgn_soma",
     "side_information",
@@ -89,6 +97,10 @@ NEURON_MODELS = {
     "low_pass_input": low_pass_input,
     "steady_state_pyramidal": steady_state_pyramidal,
     "steady_state_interneuron": steady_state_interneuron,
+    "dfc_neuron": dfc_neuron,
+    "dfc_neuron_linear": lambda: dfc_neuron("linear"),
+    "dfc_input": dfc_input,
+    "dfc_controller": dfc_controller,
 }
 
 #: Builders of every synapse model with default arguments.
@@ -101,4 +113,6 @@ SYNAPSE_MODELS = {
     "dgn_rule": dgn_rule,
     "dgn_rule_masked": lambda: dgn_rule(masked=True),
     "branch_to_soma": branch_to_soma,
+    "dfc_forward": dfc_forward,
+    "dfc_feedback": dfc_feedback,
 }

@@ -7,10 +7,11 @@ gives two independent circuits. The engine
 
 from ._shapes import weight_shapes
 from .base import ROLES, Circuit, Readout, WeightFamily, matrix_to_synapses, synapses_to_matrix
+from .dfc import dfc_network
 from .dgn import dgn_network
 from .microcircuit import dendritic_microcircuit, self_predicting_weights
 from .steady_state import steady_state_microcircuit
 
 __all__ = ["Circuit", "Readout", "WeightFamily", "ROLES", "matrix_to_synapses",
            "synapses_to_matrix", "weight_shapes", "dendritic_microcircuit",
-           "self_predicting_weights", "steady_state_microcircuit", "dgn_network"]
+           "self_predicting_weights", "steady_state_microcircuit", "dgn_network", "dfc_network"]

@@ -10,6 +10,7 @@ The NumPy activations live in :mod:`brian_dendrites.activations`; their
 names are re-exported here for compatibility.
 """
 from .. import activations as _activations
+from .dfc import ReferenceDFC
 from .dgn import ReferenceDGN
 from .microcircuit import ReferenceMicrocircuit
 from .mlp import MLP, backprop_gradients
@@ -20,4 +21,4 @@ _ACTIVATION_NAMES = ("ACTIVATIONS", "get_activation", "linear", "linear_prime", 
                      "softplus_sacramento_prime", "tanh", "tanh_prime")
 globals().update({name: getattr(_activations, name) for name in _ACTIVATION_NAMES})
 
-__all__ = ["ReferenceMicrocircuit", "ReferenceDGN", "MLP", "backprop_gradients", *_ACTIVATION_NAMES]
+__all__ = ["ReferenceMicrocircuit", "ReferenceDGN", "ReferenceDFC", "MLP", "backprop_gradients", *_ACTIVATION_NAMES]

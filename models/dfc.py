@@ -1,0 +1,266 @@
+"""Deep Feedback Control (Meulemans et al. 2021): layer neurons, controller, rules.
+
+A feedback controller drives the network's output ``r_L`` to a target
+``r_L*``; its control signal ``u`` reaches every layer's apical compartment
+through feedback weights ``Q``; every neuron learns from the difference
+between its somatic rate and the rate its basal input alone would give::
+
+    v_B,i = W_i r_{i-1}                        (dfc_forward, summed)
+    tau_A dv_A,i/dt = -v_A,i + Q_i u           (dfc_feedback, summed into qu)
+    tau_v dv_i/dt   = -v_i + v_B,i + b_i + v_A,i
+    r_i = phi(v_i)
+    e = r_L* - r_L;   u = u_int + k_p e;   tau_u du_int/dt = e - alpha u
+    dW_i/dt = eta (phi(v_i) - phi(v_B,i + b_i)) r_{i-1}^T
+
+Each sample is a *feedback phase* of ``n_steps`` Euler steps of ``dt``. Its
+first step is the feed-forward sweep (``v = v_B + b``, ``v_A = u = 0``)
+that also fixes the output target ``r_L* = r_L^- - lam (r_L^- - y)`` (the
+gradient step of ``L = |r_L - y|^2 / 2``); the following steps integrate
+the controlled dynamics layer by layer, each layer reading the rates its
+predecessor reached in the same step (the official code's
+``inst_transmission``) and the control signal of the same step (its
+``proactive_controller``). The rules apply per step a share of the update
+(the plasticity is local in time): ``avg = 1/(n_steps - 1)`` on every
+controlled step (DFC: the update averaged over the phase) or ``last = 1``
+on the last step only (DFC-SS: the update at the steady state); the
+shared parameter ``ss`` selects it at run time.
+
+The sleep phase trains ``Q`` from noise alone: with the output target equal
+to the feed-forward output (``lam = 0``) and noise of size ``sigma`` in the
+apical compartments, ``dQ_i/dt = eta_fb (-v_A,i u^T - beta_fb Q_i)``
+(``eta_fb`` absorbs the paper's ``1/sigma^2``).
+
+All tunables (time constants, ``k_p``, ``alpha``, ``lam``, learning rates,
+noise, ``ss``) are shared parameters: run values change them without a
+rebuild.
+
+References
+----------
+Meulemans, Tristany Farinha, Garcia Ordonez, Vilimelis Aceituno, Sacramento,
+Grewe (2021). Credit assignment in neural networks through deep feedback
+control. NeurIPS 34.
+"""
+
+from brian2 import ms
+
+from brian_dendrites.spec import NeuronModel, Param, SynapseModel, Update
+
+from .activations import ACTIVATIONS, activation
+
+#: Output losses the controller knows (the output target's gradient step).
+DFC_LOSSES = ("mse",)
+
+_FLAGS = """first : 1 (shared)   # 1 on the sample's first step (feed-forward sweep)
+avg : 1 (shared)     # share of the update on this step: 1/(n_steps - 1) after the first
+last : 1 (shared)    # 1 on the sample's last step
+learn : 1 (shared)   # 1: forward weights plastic
+"""
+
+
+def _check_activation(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation_name must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+
+
+def dfc_neuron(activation_name="tanh"):
+    """A DFC layer neuron: basal, apical and somatic compartments, one Euler step per update.
+
+    The update ``soma`` (``('groups', 0)``; circuits place it per layer,
+    after the layer's basal and feedback sums) computes::
+
+        v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + sigma*sqrt(dt*tau_u)/tau_A*randn())
+        v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))
+        r = phi(v)
+        g = learn*((1 - ss)*avg + ss*last)*(r - phi(v_B + b))
+        b = b + eta*g
+        fb = learn_fb*eta_fb*avg
+
+    ``g`` is the forward rule's postsynaptic factor, ``fb`` the feedback
+    rule's. ``tau_A = dt`` makes the apical compartment instantaneous
+    (``v_A = Q u`` plus noise), the official code's default. The noise
+    term is the Euler-Maruyama step of ``tau_A dv_A = (-v_A + Q u) dt +
+    sigma sqrt(tau_u) dW`` (the official code's, with time in units of
+    ``tau_u``).
+
+    Parameters
+    ----------
+    activation_name : str
+        Key of :data:`brian_dendrites.models.ACTIVATIONS` (paper: ``'tanh'``
+        hidden, ``'linear'`` output).
+
+    Returns
+    -------
+    NeuronModel
+
+    Raises
+    ------
+    ValueError
+        For an unknown activation name.
+
+    References
+    ----------
+    Meulemans et al. (2021), eqs. (2), (5), (13) and Methods.
+    """
+    _check_activation(activation_name)
+    phi, phi_b = activation(activation_name, "v"), activation(activation_name, "v_B + b")
+    eqs = """
+v_B : 1       # basal input W r of the layer below (summed)
+qu : 1        # feedback Q u from the controller (summed)
+b : 1         # basal bias (learned)
+v_A : 1       # apical potential
+v : 1         # somatic potential
+r : 1         # rate phi(v), read by the next layer
+g : 1         # forward rule's factor learn*share*(phi(v) - phi(v_B + b))
+fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
+""" + _FLAGS
+    params = [
+        Param("tau_v", 0.2 * ms, "somatic time constant", "positive"),
+        Param("tau_A", 0.02 * ms, "apical time constant (tau_A = dt: instantaneous)", "positive"),
+        Param("tau_u", 1 * ms, "controller time constant (time unit of the noise)", "positive"),
+        Param("sigma", 0.0, "apical noise amplitude", "nonnegative"),
+        Param("eta", 0.0, "forward learning rate per sample (bias)", "nonnegative"),
+        Param("learn_fb", 0.0, "1: feedback weights plastic (sleep phase), 0: fixed",
+              "probability"),
+        Param("eta_fb", 0.0, "feedback learning rate per sample (includes 1/sigma^2)",
+              "nonnegative"),
+        Param("beta_fb", 0.0, "weight decay of the feedback rule", "nonnegative"),
+        Param("ss", 0.0, "0: DFC (update averaged over the phase), 1: DFC-SS (last step)",
+              "probability"),
+    ]
+    code = (
+        "v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + sigma*sqrt(dt*tau_u)/tau_A*randn())\n"
+        "v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))\n"
+        f"r = {phi}\n"
+        f"g = learn*((1 - ss)*avg + ss*last)*(r - {phi_b})\n"
+        "b = b + eta*g\n"
+        "fb = learn_fb*eta_fb*avg"
+    )
+    return NeuronModel(f"dfc_neuron_{activation_name}", eqs, params=params,
+                       updates=[Update(code, when="groups", order=0, name="soma")],
+                       reference="Meulemans et al. 2021 (DFC), network dynamics and rule",
+                       doc=dfc_neuron.__doc__)
+
+
+def dfc_input():
+    """Input layer of a DFC network: the sample's features ``r``, set once per step.
+
+    Returns
+    -------
+    NeuronModel
+        One variable ``r`` (the first layer's synapses read ``r_pre``).
+    """
+    return NeuronModel("dfc_input", "r : 1  # input rate, set once per step by the circuit\n",
+                       reference="Meulemans et al. 2021 (DFC), network input",
+                       doc=dfc_input.__doc__)
+
+
+def dfc_controller(loss="mse"):
+    """The feedback controller: one unit per output neuron, a leaky PI controller.
+
+    ``r_L`` is a linked variable (the output neuron's rate, one to one).
+    Update ``control`` (``('groups', 0)``; circuits run it before the
+    layers, so every layer reads this step's control signal)::
+
+        err = (1 - first)*(r_star - r_L)
+        u_int = (1 - first)*(u_int + dt/tau_u*(err - alpha*u))
+        u = u_int + k_p*err
+
+    Update ``target`` (``('groups', 1)``; after the layers: on the first
+    step ``r_L`` is the feed-forward output ``r_L^-``)::
+
+        r_ff = first*r_L + (1 - first)*r_ff
+        r_star = first*(r_L - lam*(r_L - y)) + (1 - first)*r_star
+
+    ``y`` is the sample's target (set by the circuit). ``lam = 0`` makes the
+    target the feed-forward output (the sleep phase: the controller only
+    counters noise).
+
+    Parameters
+    ----------
+    loss : {'mse'}
+        Output loss whose gradient step defines ``r_star``.
+
+    Returns
+    -------
+    NeuronModel
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss.
+    """
+    if loss not in DFC_LOSSES:
+        raise ValueError(f"loss must be one of {list(DFC_LOSSES)}, got {loss!r}")
+    eqs = """
+r_L : 1 (linked)   # the output neuron's rate
+y : 1        # the sample's target, set once per step by the circuit
+r_ff : 1     # feed-forward output of the sample (first step)
+r_star : 1   # output target r_ff - lam*dL/dr
+err : 1      # control error r_star - r_L
+u_int : 1    # integral part of the control signal
+u : 1        # control signal, read by the feedback synapses
+first : 1 (shared)   # 1 on the sample's first step
+"""
+    params = [
+        Param("tau_u", 1 * ms, "controller time constant", "positive"),
+        Param("alpha", 0.0015, "leak of the integral control", "positive"),
+        Param("k_p", 1.5, "proportional control gain", "nonnegative"),
+        Param("lam", 0.05, "output target step size lambda", "nonnegative"),
+    ]
+    control = ("err = (1 - first)*(r_star - r_L)\n"
+               "u_int = (1 - first)*(u_int + dt/tau_u*(err - alpha*u))\n"
+               "u = u_int + k_p*err")
+    target = ("r_ff = first*r_L + (1 - first)*r_ff\n"
+              "r_star = first*(r_L - lam*(r_L - y)) + (1 - first)*r_star")
+    return NeuronModel(f"dfc_controller_{loss}", eqs, params=params,
+                       updates=[Update(control, when="groups", order=0, name="control"),
+                                Update(target, when="groups", order=1, name="target")],
+                       reference="Meulemans et al. 2021 (DFC), PI controller, eq. (3)-(4)",
+                       doc=dfc_controller.__doc__)
+
+
+def dfc_forward():
+    """Plastic forward projection of a DFC network.
+
+    Model string::
+
+        dw/dt = g_post*r_pre/dt : 1 (clock-driven)
+        v_B_post = w*r_pre : 1 (summed)
+
+    One Euler step is exactly ``w += eta g r_pre``: ``g =
+    learn*share*(phi(v) - phi(v_B + b))`` and the learning rate ``eta`` are
+    the postsynaptic neuron's (:func:`dfc_neuron`), ``share`` is ``avg``
+    (DFC) or ``last`` (DFC-SS).
+
+    Returns
+    -------
+    SynapseModel
+    """
+    eqs = "dw/dt = eta_post*g_post*r_pre/dt : 1 (clock-driven)\nv_B_post = w*r_pre : 1 (summed)\n"
+    return SynapseModel("dfc_forward", eqs,
+                        reference="Meulemans et al. 2021 (DFC), forward rule eq. (5)",
+                        doc=dfc_forward.__doc__)
+
+
+def dfc_feedback():
+    """Feedback projection ``Q`` from the controller to a layer's apical compartments.
+
+    Model string::
+
+        dw/dt = fb_post*(-v_A_post*u_pre - beta_fb_post*w)/dt : 1 (clock-driven)
+        qu_post = w*u_pre : 1 (summed)
+
+    ``w`` is an entry of ``Q`` (circuits name the projections ``Q{k}``);
+    ``fb = learn_fb*eta_fb*avg`` (:func:`dfc_neuron`) is zero unless the
+    feedback weights learn (the sleep phase); ``beta_fb`` is the weight
+    decay of the paper's rule (a postsynaptic shared parameter).
+
+    Returns
+    -------
+    SynapseModel
+    """
+    eqs = ("dw/dt = fb_post*(-v_A_post*u_pre - beta_fb_post*w)/dt : 1 (clock-driven)\n"
+           "qu_post = w*u_pre : 1 (summed)\n")
+    return SynapseModel("dfc_feedback", eqs,
+                        reference="Meulemans et al. 2021 (DFC), feedback rule eq. (13)",
+                        doc=dfc_feedback.__doc__)
