@@ -11,7 +11,8 @@ library ``models``; the specifications `Param`, `Update`, `NeuronModel`,
 `SynapseModel`; the engine's `Simulation`, `RunResult` and `Session`; `sweep` and
 `NetworkSpec`; `Circuit`; the learners `Learner`,
 `DendriticMicrocircuitRegressor`, `SteadyStateMicrocircuitClassifier`,
-`DendriticGatedClassifier`, `DendriticGatedRegressor`; the model batteries
+`DendriticGatedClassifier`, `DendriticGatedRegressor`,
+`DeepFeedbackControlRegressor`, `DeepFeedbackControlClassifier`; the model batteries
 `check_neuron_model` (and `check_synapse_model`); `test`.
 Apart from the engine and `sweep` they are imported on first use, so
 ``import brian_dendrites`` costs little more than importing Brian2.
@@ -43,6 +44,8 @@ _LAZY = {
     "SteadyStateMicrocircuitClassifier": "learners",
     "DendriticGatedClassifier": "learners",
     "DendriticGatedRegressor": "learners",
+    "DeepFeedbackControlRegressor": "learners",
+    "DeepFeedbackControlClassifier": "learners",
     "check_neuron_model": "testing",
     "check_synapse_model": "testing",
 }

@@ -51,7 +51,7 @@ weights : list of ndarray
 
 def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, gains=None,
                                weights=None, phi=softplus_sacramento, input_range=(-1.0, 1.0),
-                               weight_range=(-1.0, 1.0)):
+                               weight_range=(-1.0, 1.0), output_phi=None):
     r"""Sacramento et al. (2018) Fig. 2 teacher network and its data.
 
     ``r_trgt = phi(a_L W_L phi(... phi(a_1 W_1 r0)))`` with default gains ``a_k``
@@ -77,6 +77,9 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
         Transfer function (default :func:`softplus_sacramento`).
     input_range, weight_range : (float, float)
         Uniform ranges for inputs and teacher weights.
+    output_phi : callable or str, optional
+        Transfer function of the output layer (default: ``phi``). Deep
+        Feedback Control's toy task: ``phi='tanh', output_phi='linear'``.
 
     Returns
     -------
@@ -96,6 +99,7 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
     """
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     phi = get_activation(phi, "phi").phi
+    phi_out = phi if output_phi is None else get_activation(output_phi, "output_phi").phi
     for name, rng_ in (("input_range", input_range), ("weight_range", weight_range)):
         if len(rng_) != 2 or not np.all(np.isfinite(rng_)) or not rng_[0] < rng_[1]:
             raise ValueError(f"{name}: expected (low, high) with low < high, got {rng_!r}")
@@ -114,7 +118,7 @@ def teacher_student_regression(n_samples, layers_teacher=(30, 20, 10), seed=0, g
     r = X
     for k in range(L):
         U = gains[k] * (r @ weights[k].T)
-        r = phi(U)
+        r = (phi_out if k == L - 1 else phi)(U)
     return TeacherStudentData(X=X, R=r, U=U, weights=weights)
 
 

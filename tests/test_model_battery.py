@@ -22,7 +22,9 @@ DETERMINISTIC = {
 }
 SKIP = ("lastspike", "not_refractory")
 #: parameters that cannot act once DETERMINISTIC has switched spiking off
-INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",)}
+INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",),
+         # the controller's time constant sets only the noise's time unit (noise off)
+         "dfc_neuron": ("tau_u",), "dfc_neuron_linear": ("tau_u",)}
 
 
 #: Models of one circuit that tests/test_dgn.py compiles together on cpp_standalone (against
@@ -32,8 +34,13 @@ DGN_MODELS = {"dgn_branch", "dgn_input", "dgn_input_identity", "dgn_soma", "dgn_
               "side_information", "dgn_rule", "dgn_rule_masked", "branch_to_soma"}
 
 
+#: Likewise for Deep Feedback Control (tests/test_dfc.py, the circuit-equality test).
+DFC_MODELS = {"dfc_neuron", "dfc_neuron_linear", "dfc_input", "dfc_controller", "dfc_forward",
+              "dfc_feedback"}
+
+
 def _default_targets(name):
-    return ("numpy",) if name in DGN_MODELS else ("numpy", "cpp_standalone")
+    return ("numpy",) if name in DGN_MODELS | DFC_MODELS else ("numpy", "cpp_standalone")
 
 
 @pytest.mark.parametrize("targets", [None,

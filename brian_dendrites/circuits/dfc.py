@@ -46,7 +46,7 @@ from . import base
 from .base import Circuit, Readout, WeightFamily
 
 __all__ = ["dfc_network", "dfc_schedule", "dfc_weight_shapes", "dfc_initial_weights",
-           "DFC_INPUTS", "DFC_ACTIVATIONS"]
+           "control_errors", "CONTROL_READOUTS", "DFC_INPUTS", "DFC_ACTIVATIONS"]
 
 #: Role -> TimedArray name of a DFC circuit.
 DFC_INPUTS = {"x": "x_in", "target": "y_target", "learn": "learn_in"}
@@ -55,6 +55,38 @@ DFC_INPUTS = {"x": "x_in", "target": "y_target", "learn": "learn_in"}
 DFC_ACTIVATIONS = ("tanh", "linear", "logistic", "relu")
 
 _UPDATE = 1000
+
+#: Per-sample values at the end of each feedback phase (the output monitor records
+#: them at every slot start, i.e. at the end of the previous sample).
+CONTROL_READOUTS = {name: Readout(monitor="out_mon", variable=name, final=f"ctrl.{name}")
+                    for name in ("r_ff", "r_star", "err")}
+
+
+def control_errors(result) -> np.ndarray:
+    """How far each sample's controller got: ``|r* - r_L|`` at the end over ``|r* - r_ff|``.
+
+    A converged controller leaves ``alpha |u|`` of the output error (a small
+    fraction); an unstable one (feedback ``Q`` violating the stability
+    condition) leaves a large or non-finite one.
+
+    Parameters
+    ----------
+    result : RunResult
+        A run of a :func:`dfc_network` circuit that read
+        ``CONTROL_READOUTS[name].keys`` (``out_mon.err``, ``ctrl.err``, ...).
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        Relative final control error per sample (NaN where the output
+        target equals the feed-forward output).
+    """
+    err = CONTROL_READOUTS["err"].read(result)
+    delta = CONTROL_READOUTS["r_star"].read(result) - CONTROL_READOUTS["r_ff"].read(result)
+    num, den = np.linalg.norm(err, axis=1), np.linalg.norm(delta, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den > 1e-12, num / np.where(den > 0, den, 1.0), np.nan)
+    return np.where(np.isfinite(num), out, np.inf)
 
 
 def _layer_order(k):
@@ -72,8 +104,8 @@ def dfc_schedule(L):
     Examples
     --------
     >>> [row[2] for row in dfc_schedule(1)]  # doctest: +NORMALIZE_WHITESPACE
-    ['inp_drive, nrn*_flags, ctrl_flags', 'ctrl control', 'W1, Q1 (summed)', 'nrn1 soma',
-     'ctrl target', 'W*, Q* (state update)', 'out_mon']
+    ['out_mon', 'inp_drive, nrn*_flags, ctrl_flags', 'ctrl control', 'W1, Q1 (summed)',
+     'nrn1 soma', 'ctrl target', 'W*, Q* (state update)']
     """
     L = check_int(L, "L", minimum=1)
     rows = [("start", -1, "inp_drive, nrn*_flags, ctrl_flags",
@@ -88,7 +120,8 @@ def dfc_schedule(L):
     rows += [("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
              ("groups", _UPDATE, "W*, Q* (state update)",
               "w += eta g r_pre; Q += fb (-v_A u - beta_fb Q)"),
-             ("start", -10, "out_mon", "record ctrl.r_ff at every slot start")]
+             ("start", -10, "out_mon",
+              "record ctrl.r_ff, r_star, err at every slot start (the previous sample's end)")]
     rows.sort(key=lambda row: (("start", "groups").index(row[0]), row[1]))
     return rows
 
@@ -281,8 +314,8 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         prev = nrn
     ctrl.r_L = linked_var(prev, "r")
 
-    objs["out_mon"] = StateMonitor(ctrl, "r_ff", record=True, dt=t_slot, when="start",
-                                   order=-10, name="out_mon")
+    objs["out_mon"] = StateMonitor(ctrl, ["r_ff", "r_star", "err"], record=True, dt=t_slot,
+                                   when="start", order=-10, name="out_mon")
     if record_steps:
         objs["step_mon"] = StateMonitor(ctrl, ["u", "err", "r_L"], record=True, when="end",
                                         name="step_mon")

@@ -6,10 +6,12 @@ theory's learner says only how samples are presented and outputs decoded.
 """
 
 from .base import Learner, check_XY
+from .dfc import DeepFeedbackControlClassifier, DeepFeedbackControlRegressor
 from .dgn import DendriticGatedClassifier, DendriticGatedRegressor
 from .microcircuit import DendriticMicrocircuitRegressor
 from .steady_state import SteadyStateMicrocircuitClassifier
 
 __all__ = ["Learner", "check_XY", "DendriticMicrocircuitRegressor",
            "SteadyStateMicrocircuitClassifier", "DendriticGatedClassifier",
-           "DendriticGatedRegressor"]
+           "DendriticGatedRegressor", "DeepFeedbackControlRegressor",
+           "DeepFeedbackControlClassifier"]

@@ -207,9 +207,12 @@ class Learner:
     ``_encode_targets(y, n, name) -> (n, n_out) array``,
     ``_decode(outputs) -> predictions``, ``_loss(outputs, Y) -> float`` and
     :meth:`score`; optionally ``_run_values() -> dict`` (run values such as
-    noise amplitudes given to every run) and ``_diagnostics(X, Y) -> dict``
+    noise amplitudes given to every run), ``_diagnostics(X, Y) -> dict``
     (extra columns of an epoch's :attr:`history_` row, e.g. alignment angles,
-    from the epoch's training data and the weights after it).
+    from the epoch's training data and the weights after it), and
+    ``_extra_reads()`` / ``_chunk_result(result, valid, learn)`` (variables
+    every run also returns, and a look at each run's result, e.g. whether
+    a controller converged).
 
     Reliability: ``save`` writes one checkpoint atomically; an interrupted
     epoch is rolled back; a diverging one raises :class:`DivergenceError`
@@ -379,6 +382,13 @@ class Learner:
         """Extra history columns after an epoch on ``(X, Y)`` (override to add)."""
         return {}
 
+    def _extra_reads(self) -> tuple:
+        """Result keys every run also returns (for :meth:`_chunk_result`; override to add)."""
+        return ()
+
+    def _chunk_result(self, result, valid, learn):
+        """Look at one run's raw result (``valid`` real samples; override to collect)."""
+
     def _run_seed(self, epoch, chunk) -> int:
         """The seed of one run: from (seed, epoch, chunk) while training, (seed, chunk) else.
 
@@ -429,7 +439,7 @@ class Learner:
             inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
             before = session.state
             try:
-                res = session.run(inputs, values=values, carry=learn,
+                res = session.run(inputs, values=values, carry=learn, read=self._extra_reads(),
                                   seed=self._run_seed(epoch, c))
             except DivergenceError as exc:
                 raise self._diverged(exc.variable, c, len(starts)) from exc
@@ -439,6 +449,7 @@ class Learner:
                 readout = session.circuit.readout
                 raise self._diverged(f"{readout.monitor}.{readout.variable}", c, len(starts))
             outputs[start:start + valid] = out
+            self._chunk_result(res, valid, learn)
         return outputs
 
     def _diverged(self, variable, chunk, n_chunks) -> DivergenceError:
@@ -575,6 +586,48 @@ class Learner:
         """Current weight matrices ``(n_post, n_pre)`` by family name."""
         self._check_fitted()
         return self.session_.weights
+
+    def sample_updates(self, X, y) -> list:
+        """The weight change one training sample causes, for each sample, from the current state.
+
+        Each sample is presented alone (the rest of its chunk is padding
+        that does not learn) with learning on, by the compiled model itself,
+        and the run is not carried: the learner's state does not change.
+        This is how a rule's updates are compared with a gradient
+        (:mod:`brian_dendrites.lab`). One run per sample.
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, n_in)
+        y : array
+            Targets as for :meth:`fit`.
+
+        Returns
+        -------
+        list of dict
+            Per sample: plastic family -> ``(n_post, n_pre)`` change.
+        """
+        self._check_fitted()
+        X, _ = check_XY(X, None, self._n_in())
+        Y = self._encode_targets(y, X.shape[0], "y")
+        session = self.session_
+        before = session.weights
+        families = {name: fam for name, fam in session.circuit.weights.items() if fam.plastic}
+        keys = [fam.key for fam in families.values()]
+        Xf = self._features(X)
+        out = []
+        for i in range(len(Xf)):
+            idx = np.full(self.chunk, i)
+            inputs = self._chunk_inputs(Xf[idx], Y[idx], 1, True)
+            res = session.run(inputs, values=self._run_values(), read=keys, carry=False,
+                              seed=self._run_seed(None, i))
+            out.append({name: fam.to_matrix(res[fam.key]) - before[name]
+                        for name, fam in families.items()})
+        return out
+
+    def _features(self, X):
+        """``X`` as the circuit's input role receives it (override with a transform)."""
+        return X
 
     def set_weights(self, weights: dict):
         """Replace some weight matrices (shapes checked; traces are kept)."""

@@ -111,9 +111,11 @@ class _DendriticGated(Learner):
         Z = X * self.side_scale_ if self.side_info == "raw" else F
         return F, Z
 
+    def _features(self, X):
+        return np.hstack(self.transform(X))
+
     def _run_chunks(self, X, Y, learn, order):
-        F, Z = self.transform(X)
-        return super()._run_chunks(np.hstack([F, Z]), Y, learn, order)
+        return super()._run_chunks(self._features(X), Y, learn, order)
 
     def _chunk_inputs(self, X, Y, valid, learn):
         n, d = len(X), self._n_in()

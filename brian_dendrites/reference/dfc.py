@@ -238,7 +238,8 @@ class ReferenceDFC:
 
     def is_stable(self, x) -> bool:
         """Local stability condition of the controller: every eigenvalue of ``J Q`` has real
-        part > ``-alpha``."""
+        part > ``-alpha``.
+        """
         return bool(np.all(np.linalg.eigvals(self.loop_gain(x)).real > -self.alpha))
 
     def steady_state_control(self, x, y):

@@ -1,0 +1,424 @@
+"""Learners of Deep Feedback Control (Meulemans et al. 2021): regressor and classifier.
+
+Both train :func:`~brian_dendrites.circuits.dfc_network` through the
+:class:`~brian_dendrites.learners.base.Learner` contract: one sample is one
+slot of ``n_steps`` time steps (the feed-forward sweep, then the feedback
+phase in which the controller drives the output to its target and every
+neuron learns from its somatic-minus-basal rate). What they add is the data
+side and one check:
+
+- the input width comes from ``X`` in :meth:`fit` (``n_features_in_``),
+  features are standardised with the first data's statistics;
+- regression: targets standardised (``target_offset_``, ``target_scale_``),
+  squared error; classification: one output per class, one-hot targets,
+  squared error, predictions by the largest output;
+- after every training run the relative control error left at the end of
+  each feedback phase is checked (:func:`~brian_dendrites.circuits.dfc.control_errors`):
+  ``history_['not_converged']`` is the fraction of samples whose controller
+  did not at least halve the output error, and a warning names the cause
+  when it is not 0 (an unstable feedback ``Q``, too few steps, a too large
+  ``dt``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from brian2 import ms
+
+from .._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_real,
+    check_time,
+)
+from ..circuits.dfc import CONTROL_READOUTS, DFC_ACTIVATIONS, control_errors, dfc_network, dfc_weight_shapes
+from ..engine.simulation import check_float_dtype
+from .base import _BYTES_PER_SYNAPSE, Learner, NotFittedError, Presentation, check_XY
+
+__all__ = ["DeepFeedbackControlRegressor", "DeepFeedbackControlClassifier", "DFC_VARIANTS",
+           "ControllerWarning"]
+
+#: Learning-rule variants: the update averaged over the feedback phase, or at its end.
+DFC_VARIANTS = ("dfc", "dfc_ss")
+
+#: A sample counts as not converged when its controller left more than this
+#: fraction of the initial output error ``|r* - r_ff|``.
+CONVERGENCE_TOLERANCE = 0.5
+
+
+class ControllerWarning(RuntimeWarning):
+    """The feedback controller did not drive the output to its target."""
+
+
+class _DeepFeedbackControl(Learner):
+    """Shared machinery of the DFC learners (see the subclasses)."""
+
+    _fitted_attributes = ("n_features_in_", "n_outputs_", "feature_offset_", "feature_scale_")
+
+    # ------------------------------------------------------------ checks
+    def _validate_params(self):
+        hidden = self.hidden_layers
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__"):
+            raise TypeError(f"hidden_layers: expected a sequence of layer sizes, e.g. (10, 10), "
+                            f"got {hidden!r}")
+        for i, n in enumerate(hidden):
+            check_int(n, f"hidden_layers[{i}]", minimum=1)
+        check_choice(self.activation, "activation", DFC_ACTIVATIONS)
+        check_choice(self.variant, "variant", DFC_VARIANTS)
+        check_nonnegative(self.eta, "eta")
+        check_nonnegative(self.lam, "lam")
+        check_nonnegative(self.k_p, "k_p")
+        check_real(self.alpha, "alpha", 0, None, low_open=True)
+        check_int(self.n_steps, "n_steps", minimum=2)
+        dt = check_time(self.dt, "dt")
+        tau_v = check_time(self.tau_v, "tau_v")
+        if not dt < tau_v:
+            raise ValueError(f"dt must be smaller than tau_v (forward Euler is unstable "
+                             f"otherwise), got dt={dt} and tau_v={tau_v}")
+        check_choice(self.feedback, "feedback", ("weight_product", "random"))
+        check_choice(self.feature_scaling, "feature_scaling", ("per_feature", "none"))
+        check_float_dtype(self.dtype, "dtype")
+
+    def _fitted(self):
+        return getattr(self, "n_features_in_", None) is not None
+
+    def _n_in(self):
+        if not self._fitted():
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) "
+                                 "first (its input width comes from X)")
+        return int(self.n_features_in_)
+
+    def _n_out(self):
+        return int(self.n_outputs_)
+
+    def _layers(self):
+        return [self._n_in(), *(int(n) for n in self.hidden_layers), self._n_out()]
+
+    # ------------------------------------------------------------ data side
+    def _fit_scaling(self, X):
+        self.n_features_in_ = int(X.shape[1])
+        if self.feature_scaling == "per_feature":
+            offset, scale = X.mean(axis=0), X.std(axis=0)
+        else:
+            offset, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        self.feature_offset_ = offset
+        self.feature_scale_ = np.where(scale > 1e-12 * max(1.0, float(np.max(scale))), scale, 1.0)
+
+    def transform(self, X):
+        """Features as the network receives them: ``(X - feature_offset_) / feature_scale_``."""
+        X, _ = check_XY(X, None, self._n_in())
+        return (X - self.feature_offset_) / self.feature_scale_
+
+    def _run_chunks(self, X, Y, learn, order):
+        return super()._run_chunks(self._features(X), Y, learn, order)
+
+    def _features(self, X):
+        return self.transform(X)
+
+    def _chunk_inputs(self, X, Y, valid, learn):
+        mask = np.zeros(len(X))
+        mask[:valid] = 1.0
+        out = {"x": X, "learn": mask if learn else np.zeros(len(X))}
+        if learn:
+            out["target"] = Y
+        return out
+
+    def _presentation(self):
+        return Presentation(t_slot=int(self.n_steps) * self.dt)
+
+    def _build_circuit(self, n_slots):
+        return dfc_network(self._layers(), n_slots, n_steps=self.n_steps, dt=self.dt,
+                           activation=self.activation, output_activation="linear",
+                           feedback=self.feedback, seed=self.seed, tau_v=self.tau_v,
+                           alpha=self.alpha, k_p=self.k_p, lam=self.lam, eta=self.eta,
+                           ss=int(self.variant == "dfc_ss"))
+
+    def _session_key(self):
+        return super()._session_key() + f"|{self._n_in()}|{self._n_out()}"
+
+    def _estimated_bytes(self):
+        synapses = sum(a * b for a, b in dfc_weight_shapes(self._layers()).values())
+        inputs = self._n_slots() * (self._n_in() + self._n_out() + 1) * 8
+        return _BYTES_PER_SYNAPSE * synapses + 4 * inputs
+
+    # ------------------------------------------------------------ convergence
+    def _extra_reads(self):
+        return tuple(key for r in CONTROL_READOUTS.values() for key in r.keys)
+
+    def _chunk_result(self, result, valid, learn):
+        if not learn:
+            return
+        ratios = control_errors(result)[:valid]
+        bad = ~(ratios <= CONVERGENCE_TOLERANCE) & ~np.isnan(ratios)
+        counts = getattr(self, "_convergence_counts", [0, 0])
+        self._convergence_counts = [counts[0] + int(bad.sum()), counts[1] + valid]
+
+    def _diagnostics(self, X, Y):
+        bad, total = getattr(self, "_convergence_counts", [0, 0])
+        self._convergence_counts = [0, 0]
+        fraction = bad / total if total else 0.0
+        if bad:
+            warnings.warn(
+                f"{type(self).__name__}: the feedback controller did not converge for {bad} of "
+                f"{total} samples in epoch {self.epochs_done_ + 1} (it left more than "
+                f"{CONVERGENCE_TOLERANCE:g} of the output error): their updates are not DFC's. "
+                "Causes: feedback weights Q violating the stability condition (eigenvalues of "
+                "J Q with real part below -alpha), too few n_steps, or a too large dt.",
+                ControllerWarning, stacklevel=4)
+        return {"not_converged": fraction}
+
+    def _diverged(self, variable, chunk, n_chunks):
+        exc = super()._diverged(variable, chunk, n_chunks)
+        exc.args = (exc.args[0] + " In a DFC network the usual cause is an unstable controller: "
+                    "feedback weights Q violating the stability condition (eigenvalues of J Q "
+                    "with real part below -alpha), or a too large dt.",)
+        return exc
+
+    # ------------------------------------------------------------ fitting
+    def _prepare(self, X, y, classes=None):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None")
+        X, _ = check_XY(X, None)
+        self._fit_targets(y, X.shape[0], classes)
+        self._fit_scaling(X)
+
+    def fit(self, X, y, epochs=None, validation_data=None):
+        """Train ``epochs`` online passes over ``(X, y)`` (see :meth:`Learner.fit`).
+
+        Unless ``warm_start`` continues a fitted learner, the input width,
+        the scaling statistics and the output width (classifier: the
+        classes) come from ``(X, y)``.
+        """
+        self._validate_params()
+        if not (self.warm_start and self._fitted()):
+            self._prepare(X, y)
+        self._convergence_counts = [0, 0]
+        return super().fit(X, y, epochs=epochs, validation_data=validation_data)
+
+    def _partial_fit(self, X, y, validation_data, classes=None):
+        self._validate_params()
+        if not self._fitted():
+            self._prepare(X, y, classes)
+            self._convergence_counts = [0, 0]
+        return super().partial_fit(X, y, validation_data=validation_data)
+
+
+
+
+
+class DeepFeedbackControlRegressor(_DeepFeedbackControl):
+    """Deep Feedback Control regressor (Meulemans et al. 2021) in Brian2.
+
+    A feedback controller drives the network's output toward
+    ``r* = r_ff - lam (r_ff - y)`` through apical feedback ``Q u``; every
+    neuron learns from the difference of its somatic and basal rates. With
+    the defaults it learns the paper's toy task (a 15-10-10-5 tanh teacher
+    with linear output) online: see ``tests/test_dfc.py``. Targets are
+    standardised with the first ``y`` seen; predictions are in ``y``'s units.
+
+    Parameters
+    ----------
+    hidden_layers : sequence of int
+        Hidden layer sizes (default ``(10, 10)``); the input and output widths
+        come from the data.
+    activation : str
+        Hidden rate function (paper: ``'tanh'``); the output is linear.
+    variant : {'dfc', 'dfc_ss'}
+        ``'dfc'``: the update averaged over the feedback phase; ``'dfc_ss'``:
+        the update at its end (the steady state).
+    eta : float
+        Forward learning rate per sample: ``W += eta (phi(v) - phi(v_B)) r^T``
+        (averaged over the phase). The output moves by about ``eta*lam`` of
+        its error per sample.
+    lam : float
+        Output target step ``r* = r_ff - lam (r_ff - y)``.
+    k_p, alpha : float
+        Proportional gain and leak of the controller (paper's toy: 1.5, 0.0015).
+    n_steps : int
+        Time steps per sample (1 feed-forward + ``n_steps - 1`` controlled).
+    dt, tau_v : Quantity
+        Time step and somatic time constant (controller's: 1 ms). The
+        defaults (0.05 ms, 0.2 ms, 100 steps: 5 controller time constants)
+        bring the output within 2 % of its steady state; the paper's
+        simulations use 0.02 and 1000 steps.
+    feedback : {'weight_product', 'random'}
+        Initial feedback weights ``Q`` (fixed during training): the product of
+        the transposed forward weights (stable) or random.
+    feature_scaling : {'per_feature', 'none'}
+        Standardise the inputs with the first data's mean and spread.
+    dtype : {'float64', 'float32'}
+        Floating-point type of the simulation.
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+        See :class:`~brian_dendrites.learners.base.Learner`.
+
+    Attributes
+    ----------
+    n_features_in_, n_outputs_ : int
+    history_ : pandas.DataFrame
+        ``train_loss``/``val_loss`` mean squared error, ``val_score`` R²,
+        ``not_converged`` fraction of training samples whose controller did
+        not converge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> reg = DeepFeedbackControlRegressor(hidden_layers=(4,), n_steps=20, chunk=20,
+    ...                                    target='numpy', progress=False)
+    >>> reg.fit(X, X[:, :2], epochs=1).predict(X[:3]).shape
+    (3, 2)
+    """
+
+    _fitted_attributes = _DeepFeedbackControl._fitted_attributes + ("target_offset_",
+                                                                    "target_scale_")
+
+    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
+                 lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
+                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
+                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
+                 progress=True, cache_dir=None, warm_start=False):
+        self._store(locals())
+
+    def _fit_targets(self, y, n, classes=None):
+        y = check_array(y, "y")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        Y = y[:, None] if y.ndim == 1 else y
+        self.n_outputs_ = int(Y.shape[1])
+        scale = Y.std(axis=0)
+        self.target_offset_ = Y.mean(axis=0)
+        self.target_scale_ = np.where(scale > 0, scale, 1.0)
+
+    def _encode_targets(self, y, n, name="y"):
+        y = check_array(y, name)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape != (n, self.n_outputs_):
+            raise ValueError(f"{name} must have shape ({n},) or ({n}, {self.n_outputs_}) (the "
+                             f"width of the y given to fit), got {np.shape(y)}")
+        return (y - self.target_offset_) / self.target_scale_
+
+    def _decode(self, outputs):
+        outputs = np.asarray(outputs) * self.target_scale_ + self.target_offset_
+        return outputs[:, 0] if self.n_outputs_ == 1 else outputs
+
+    def _loss(self, out, Y):
+        """Mean squared error (in the units of y)."""
+        return float(np.mean(((np.asarray(out) - Y) * self.target_scale_) ** 2))
+
+    def _score_outputs(self, out, Y):
+        """R² (averaged over outputs)."""
+        out = np.asarray(out)
+        ss_res = np.sum((Y - out) ** 2, axis=0)
+        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+        ss_tot = np.where(ss_tot > 0, ss_tot, 1.0)
+        return float(np.mean(1.0 - ss_res / ss_tot))
+
+    def partial_fit(self, X, y, validation_data=None):
+        """One online pass over ``(X, y)``, continuing from the current state."""
+        return self._partial_fit(X, y, validation_data)
+
+    def score(self, X, y) -> float:
+        """R² on ``(X, y)``."""
+        return super().score(X, y)
+
+
+class DeepFeedbackControlClassifier(_DeepFeedbackControl):
+    """Deep Feedback Control classifier (Meulemans et al. 2021) in Brian2.
+
+    One linear output per class trained toward one-hot targets (0/1) with the
+    squared error; the prediction is the class of the largest output.
+
+    Parameters
+    ----------
+    hidden_layers, activation, variant, eta, lam, k_p, alpha, n_steps, dt, tau_v, feedback, feature_scaling, dtype
+        As for :class:`DeepFeedbackControlRegressor`.
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+        See :class:`~brian_dendrites.learners.base.Learner`.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_features_in_, n_outputs_ : int
+    history_ : pandas.DataFrame
+        ``train_loss``/``val_loss`` mean squared error to the one-hot targets,
+        ``val_score`` accuracy, ``not_converged`` (see the regressor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> clf = DeepFeedbackControlClassifier(hidden_layers=(4,), n_steps=20, chunk=20,
+    ...                                     target='numpy', progress=False)
+    >>> clf.fit(X, X[:, 0] > 0, epochs=1).predict(X[:3]).dtype
+    dtype('bool')
+    """
+
+    _estimator_type = "classifier"
+    _fitted_attributes = _DeepFeedbackControl._fitted_attributes + ("classes_",)
+
+    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
+                 lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
+                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
+                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
+                 progress=True, cache_dir=None, warm_start=False):
+        self._store(locals())
+
+    def _fit_targets(self, y, n, classes=None):
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}")
+        found = np.unique(y)
+        classes = found if classes is None else np.unique(np.asarray(classes))
+        if len(classes) < 2:
+            raise ValueError(f"y must hold at least 2 classes, got {list(classes)}")
+        unknown = np.setdiff1d(found, classes)
+        if unknown.size:
+            raise ValueError(f"y has labels {list(unknown)} that are not in classes "
+                             f"{list(classes)}")
+        self.classes_ = classes
+        self.n_outputs_ = int(len(classes))
+
+    def _encode_targets(self, y, n, name="y"):
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},) (one label per sample), got "
+                             f"{y.shape}")
+        classes = np.asarray(self.classes_)
+        if y.dtype.kind != classes.dtype.kind and not (
+                y.dtype.kind in "iufb" and classes.dtype.kind in "iufb"):
+            raise TypeError(f"{name}: labels of type {y.dtype} but the classes are "
+                            f"{classes.dtype} ({list(classes)})")
+        idx = np.searchsorted(classes, y)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        bad = classes[idx] != y
+        if np.any(bad):
+            raise ValueError(f"{name} has labels {list(np.unique(y[bad]))} that are not in "
+                             f"classes_ {list(classes)}")
+        Y = np.zeros((n, len(classes)))
+        Y[np.arange(n), idx] = 1.0
+        return Y
+
+    def _decode(self, outputs):
+        return np.asarray(self.classes_)[np.argmax(outputs, axis=1)]
+
+    def _loss(self, out, Y):
+        """Mean squared error to the one-hot targets."""
+        return float(np.mean((np.asarray(out) - Y) ** 2))
+
+    def _score_outputs(self, out, Y):
+        """Accuracy."""
+        return float(np.mean(np.argmax(out, axis=1) == np.argmax(Y, axis=1)))
+
+    def partial_fit(self, X, y, classes=None, validation_data=None):
+        """One online pass over ``(X, y)``; ``classes`` (all labels) on the first call."""
+        return self._partial_fit(X, y, validation_data, classes)
+
+    def score(self, X, y) -> float:
+        """Accuracy on ``(X, y)``."""
+        return super().score(X, y)
