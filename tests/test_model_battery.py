@@ -19,8 +19,8 @@ DETERMINISTIC = {
     "dgn_branch": dict(w_clip=0.5),  # the clip binds on random biases, so it can act
     "dgn_input": dict(eps=0.3),  # clip at logit(0.7) = 0.85 binds on random inputs in [0, 1)
     "dgn_soma": dict(eps=0.3),
-    "dfc_neuron": dict(eta_fb=0.1),  # learn_fb gates the feedback factor fb = learn_fb*eta_fb*avg
-    "dfc_neuron_linear": dict(eta_fb=0.1),
+    "dfc_neuron": dict(eta_fb=0.1, learn_fb=1.0),  # both act on fb = learn_fb*eta_fb*avg
+    "dfc_neuron_linear": dict(eta_fb=0.1, learn_fb=1.0),
 }
 SKIP = ("lastspike", "not_refractory")
 #: parameters that cannot act once DETERMINISTIC has switched spiking off
