@@ -25,8 +25,9 @@ DETERMINISTIC = {
 SKIP = ("lastspike", "not_refractory")
 #: parameters that cannot act once DETERMINISTIC has switched spiking off
 INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",),
-         # the controller's time constant sets only the noise's time unit (noise off)
-         "dfc_neuron": ("tau_u",), "dfc_neuron_linear": ("tau_u",)}
+         # tau_u sets only the noise's time unit (noise off); beta_fb acts through the
+         # feedback synapses (dfc_feedback reads beta_fb_post)
+         "dfc_neuron": ("tau_u", "beta_fb"), "dfc_neuron_linear": ("tau_u", "beta_fb")}
 
 
 #: Models of one circuit that tests/test_dgn.py compiles together on cpp_standalone (against
