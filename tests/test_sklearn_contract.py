@@ -15,6 +15,8 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn.utils import estimator_checks as ec  # noqa: E402
 
 from brian_dendrites.learners import (  # noqa: E402
+    DeepFeedbackControlClassifier,
+    DeepFeedbackControlRegressor,
     DendriticGatedClassifier,
     DendriticGatedRegressor,
     DendriticMicrocircuitRegressor,
@@ -39,7 +41,11 @@ def _learners():
             DendriticGatedClassifier(hidden_layers=(2,), n_branches=3, chunk=64, target="numpy",
                                      progress=False),
             DendriticGatedRegressor(hidden_layers=(2,), n_branches=3, chunk=64, target="numpy",
-                                    progress=False)]
+                                    progress=False),
+            DeepFeedbackControlRegressor(hidden_layers=(2,), n_steps=5, chunk=64, target="numpy",
+                                         progress=False, epochs=1),
+            DeepFeedbackControlClassifier(hidden_layers=(2,), n_steps=5, chunk=64,
+                                          target="numpy", progress=False, epochs=1)]
 
 
 @pytest.mark.parametrize("learner", _learners(), ids=lambda est: type(est).__name__)

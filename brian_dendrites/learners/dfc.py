@@ -28,16 +28,29 @@ import numpy as np
 from brian2 import ms
 
 from .._validation import (
-    check_array,
     check_choice,
     check_int,
     check_nonnegative,
     check_real,
     check_time,
 )
-from ..circuits.dfc import CONTROL_READOUTS, DFC_ACTIVATIONS, control_errors, dfc_network, dfc_weight_shapes
+from ..circuits.dfc import (
+    CONTROL_READOUTS,
+    DFC_ACTIVATIONS,
+    control_errors,
+    dfc_network,
+    dfc_weight_shapes,
+)
 from ..engine.simulation import check_float_dtype
-from .base import _BYTES_PER_SYNAPSE, Learner, NotFittedError, Presentation, check_XY
+from ._data import (
+    FEATURE_SCALING,
+    DataSized,
+    StandardisedRegression,
+    check_hidden_layers,
+    fit_classes,
+    label_indices,
+)
+from .base import _BYTES_PER_SYNAPSE, Learner, Presentation
 
 __all__ = ["DeepFeedbackControlRegressor", "DeepFeedbackControlClassifier", "DFC_VARIANTS",
            "ControllerWarning"]
@@ -54,19 +67,19 @@ class ControllerWarning(RuntimeWarning):
     """The feedback controller did not drive the output to its target."""
 
 
-class _DeepFeedbackControl(Learner):
+class _DeepFeedbackControl(DataSized, Learner):
     """Shared machinery of the DFC learners (see the subclasses)."""
 
-    _fitted_attributes = ("n_features_in_", "n_outputs_", "feature_offset_", "feature_scale_")
+    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
+                 lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
+                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
+                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
+                 progress=True, cache_dir=None, warm_start=False):
+        self._store(locals())
 
     # ------------------------------------------------------------ checks
     def _validate_params(self):
-        hidden = self.hidden_layers
-        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__"):
-            raise TypeError(f"hidden_layers: expected a sequence of layer sizes, e.g. (10, 10), "
-                            f"got {hidden!r}")
-        for i, n in enumerate(hidden):
-            check_int(n, f"hidden_layers[{i}]", minimum=1)
+        check_hidden_layers(self.hidden_layers)
         check_choice(self.activation, "activation", DFC_ACTIVATIONS)
         check_choice(self.variant, "variant", DFC_VARIANTS)
         check_nonnegative(self.eta, "eta")
@@ -80,38 +93,16 @@ class _DeepFeedbackControl(Learner):
             raise ValueError(f"dt must be smaller than tau_v (forward Euler is unstable "
                              f"otherwise), got dt={dt} and tau_v={tau_v}")
         check_choice(self.feedback, "feedback", ("weight_product", "random"))
-        check_choice(self.feature_scaling, "feature_scaling", ("per_feature", "none"))
+        check_choice(self.feature_scaling, "feature_scaling", FEATURE_SCALING)
         check_float_dtype(self.dtype, "dtype")
-
-    def _fitted(self):
-        return getattr(self, "n_features_in_", None) is not None
-
-    def _n_in(self):
-        if not self._fitted():
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) "
-                                 "first (its input width comes from X)")
-        return int(self.n_features_in_)
-
-    def _n_out(self):
-        return int(self.n_outputs_)
 
     def _layers(self):
         return [self._n_in(), *(int(n) for n in self.hidden_layers), self._n_out()]
 
     # ------------------------------------------------------------ data side
-    def _fit_scaling(self, X):
-        self.n_features_in_ = int(X.shape[1])
-        if self.feature_scaling == "per_feature":
-            offset, scale = X.mean(axis=0), X.std(axis=0)
-        else:
-            offset, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        self.feature_offset_ = offset
-        self.feature_scale_ = np.where(scale > 1e-12 * max(1.0, float(np.max(scale))), scale, 1.0)
-
     def transform(self, X):
         """Features as the network receives them: ``(X - feature_offset_) / feature_scale_``."""
-        X, _ = check_XY(X, None, self._n_in())
-        return (X - self.feature_offset_) / self.feature_scale_
+        return self._scaled(X)
 
     def _run_chunks(self, X, Y, learn, order):
         return super()._run_chunks(self._features(X), Y, learn, order)
@@ -179,39 +170,13 @@ class _DeepFeedbackControl(Learner):
         return exc
 
     # ------------------------------------------------------------ fitting
-    def _prepare(self, X, y, classes=None):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None")
-        X, _ = check_XY(X, None)
-        self._fit_targets(y, X.shape[0], classes)
-        self._fit_scaling(X)
-
     def fit(self, X, y, epochs=None, validation_data=None):
-        """Train ``epochs`` online passes over ``(X, y)`` (see :meth:`Learner.fit`).
-
-        Unless ``warm_start`` continues a fitted learner, the input width,
-        the scaling statistics and the output width (classifier: the
-        classes) come from ``(X, y)``.
-        """
-        self._validate_params()
-        if not (self.warm_start and self._fitted()):
-            self._prepare(X, y)
+        """Train ``epochs`` online passes over ``(X, y)`` (see :meth:`Learner.fit`)."""
         self._convergence_counts = [0, 0]
         return super().fit(X, y, epochs=epochs, validation_data=validation_data)
 
-    def _partial_fit(self, X, y, validation_data, classes=None):
-        self._validate_params()
-        if not self._fitted():
-            self._prepare(X, y, classes)
-            self._convergence_counts = [0, 0]
-        return super().partial_fit(X, y, validation_data=validation_data)
 
-
-
-
-
-class DeepFeedbackControlRegressor(_DeepFeedbackControl):
+class DeepFeedbackControlRegressor(StandardisedRegression, _DeepFeedbackControl):
     """Deep Feedback Control regressor (Meulemans et al. 2021) in Brian2.
 
     A feedback controller drives the network's output toward
@@ -249,8 +214,9 @@ class DeepFeedbackControlRegressor(_DeepFeedbackControl):
     feedback : {'weight_product', 'random'}
         Initial feedback weights ``Q`` (fixed during training): the product of
         the transposed forward weights (stable) or random.
-    feature_scaling : {'per_feature', 'none'}
-        Standardise the inputs with the first data's mean and spread.
+    feature_scaling : {'per_feature', 'global', 'none'}
+        Standardise each input with the first data's mean and spread, or
+        all with one mean and spread, or not.
     dtype : {'float64', 'float32'}
         Floating-point type of the simulation.
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
@@ -274,58 +240,7 @@ class DeepFeedbackControlRegressor(_DeepFeedbackControl):
     (3, 2)
     """
 
-    _fitted_attributes = _DeepFeedbackControl._fitted_attributes + ("target_offset_",
-                                                                    "target_scale_")
-
-    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
-                 lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
-                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
-                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
-        self._store(locals())
-
-    def _fit_targets(self, y, n, classes=None):
-        y = check_array(y, "y")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
-        Y = y[:, None] if y.ndim == 1 else y
-        self.n_outputs_ = int(Y.shape[1])
-        scale = Y.std(axis=0)
-        self.target_offset_ = Y.mean(axis=0)
-        self.target_scale_ = np.where(scale > 0, scale, 1.0)
-
-    def _encode_targets(self, y, n, name="y"):
-        y = check_array(y, name)
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.ndim != 2 or y.shape != (n, self.n_outputs_):
-            raise ValueError(f"{name} must have shape ({n},) or ({n}, {self.n_outputs_}) (the "
-                             f"width of the y given to fit), got {np.shape(y)}")
-        return (y - self.target_offset_) / self.target_scale_
-
-    def _decode(self, outputs):
-        outputs = np.asarray(outputs) * self.target_scale_ + self.target_offset_
-        return outputs[:, 0] if self.n_outputs_ == 1 else outputs
-
-    def _loss(self, out, Y):
-        """Mean squared error (in the units of y)."""
-        return float(np.mean(((np.asarray(out) - Y) * self.target_scale_) ** 2))
-
-    def _score_outputs(self, out, Y):
-        """R² (averaged over outputs)."""
-        out = np.asarray(out)
-        ss_res = np.sum((Y - out) ** 2, axis=0)
-        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
-        ss_tot = np.where(ss_tot > 0, ss_tot, 1.0)
-        return float(np.mean(1.0 - ss_res / ss_tot))
-
-    def partial_fit(self, X, y, validation_data=None):
-        """One online pass over ``(X, y)``, continuing from the current state."""
-        return self._partial_fit(X, y, validation_data)
-
-    def score(self, X, y) -> float:
-        """R² on ``(X, y)``."""
-        return super().score(X, y)
+    _fitted_attributes = DataSized._fitted_attributes + StandardisedRegression._target_attributes
 
 
 class DeepFeedbackControlClassifier(_DeepFeedbackControl):
@@ -360,49 +275,14 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
     """
 
     _estimator_type = "classifier"
-    _fitted_attributes = _DeepFeedbackControl._fitted_attributes + ("classes_",)
-
-    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
-                 lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
-                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
-                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
-        self._store(locals())
+    _fitted_attributes = DataSized._fitted_attributes + ("classes_",)
 
     def _fit_targets(self, y, n, classes=None):
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}")
-        found = np.unique(y)
-        classes = found if classes is None else np.unique(np.asarray(classes))
-        if len(classes) < 2:
-            raise ValueError(f"y must hold at least 2 classes, got {list(classes)}")
-        unknown = np.setdiff1d(found, classes)
-        if unknown.size:
-            raise ValueError(f"y has labels {list(unknown)} that are not in classes "
-                             f"{list(classes)}")
-        self.classes_ = classes
-        self.n_outputs_ = int(len(classes))
+        self.classes_ = fit_classes(y, classes)
+        self.n_outputs_ = int(self.classes_.size)
 
     def _encode_targets(self, y, n, name="y"):
-        y = np.asarray(y)
-        if y.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},) (one label per sample), got "
-                             f"{y.shape}")
-        classes = np.asarray(self.classes_)
-        if y.dtype.kind != classes.dtype.kind and not (
-                y.dtype.kind in "iufb" and classes.dtype.kind in "iufb"):
-            raise TypeError(f"{name}: labels of type {y.dtype} but the classes are "
-                            f"{classes.dtype} ({list(classes)})")
-        idx = np.searchsorted(classes, y)
-        idx = np.clip(idx, 0, len(classes) - 1)
-        bad = classes[idx] != y
-        if np.any(bad):
-            raise ValueError(f"{name} has labels {list(np.unique(y[bad]))} that are not in "
-                             f"classes_ {list(classes)}")
-        Y = np.zeros((n, len(classes)))
-        Y[np.arange(n), idx] = 1.0
-        return Y
+        return np.eye(self.n_outputs_)[label_indices(self.classes_, y, n, name)]
 
     def _decode(self, outputs):
         return np.asarray(self.classes_)[np.argmax(outputs, axis=1)]

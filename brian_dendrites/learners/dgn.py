@@ -23,7 +23,6 @@ import numpy as np
 from brian2 import ms
 
 from .._validation import (
-    check_array,
     check_choice,
     check_int,
     check_nonnegative,
@@ -32,29 +31,30 @@ from .._validation import (
 )
 from ..circuits.dgn import dgn_network, dgn_weight_shapes
 from ..engine.simulation import check_float_dtype
-from .base import _BYTES_PER_SYNAPSE, Learner, NotFittedError, Presentation, check_XY
+from ._data import (
+    FEATURE_SCALING,
+    DataSized,
+    StandardisedRegression,
+    check_hidden_layers,
+    fit_classes,
+    label_indices,
+)
+from .base import _BYTES_PER_SYNAPSE, Learner, Presentation, check_XY
 
 __all__ = ["DendriticGatedClassifier", "DendriticGatedRegressor"]
 
 SIDE_INFO = ("raw", "features")
-FEATURE_SCALING = ("per_feature", "global", "none")
 
 
-class _DendriticGated(Learner):
+class _DendriticGated(DataSized, Learner):
     """Shared machinery of the DGN learners (see the subclasses)."""
 
     _output = "sigmoid"
-    _fitted_attributes = ("n_features_in_", "n_outputs_", "feature_offset_", "feature_scale_",
-                          "side_scale_")
+    _fitted_attributes = DataSized._fitted_attributes + ("side_scale_",)
 
     # ------------------------------------------------------------ checks
     def _validate_params(self):
-        hidden = self.hidden_layers
-        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__"):
-            raise TypeError(f"hidden_layers: expected a sequence of layer sizes, e.g. (10, 10), "
-                            f"got {hidden!r}")
-        for i, n in enumerate(hidden):
-            check_int(n, f"hidden_layers[{i}]", minimum=1)
+        check_hidden_layers(self.hidden_layers)
         check_int(self.n_branches, "n_branches", minimum=1)
         check_nonnegative(self.eta, "eta")
         check_real(self.theta_mean, "theta_mean")
@@ -66,33 +66,13 @@ class _DendriticGated(Learner):
         check_time(self.t_sample, "t_sample")
         check_float_dtype(self.dtype, "dtype")
 
-    def _fitted(self):
-        return getattr(self, "n_features_in_", None) is not None
-
-    def _n_in(self):
-        if not self._fitted():
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) "
-                                 "first (its input width comes from X)")
-        return int(self.n_features_in_)
-
-    def _n_out(self):
-        return int(self.n_outputs_)
-
     def _layers(self):
         return [self._n_in(), *(int(n) for n in self.hidden_layers), 1]
 
     # ------------------------------------------------------------ data side
     def _fit_scaling(self, X):
         """Scaling statistics from the first data seen (``X`` validated)."""
-        self.n_features_in_ = int(X.shape[1])
-        if self.feature_scaling == "per_feature":
-            offset, scale = X.mean(axis=0), X.std(axis=0)
-        elif self.feature_scaling == "global":
-            offset, scale = np.full(X.shape[1], X.mean()), np.full(X.shape[1], X.std())
-        else:
-            offset, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        self.feature_offset_ = offset
-        self.feature_scale_ = np.where(scale > 1e-12 * max(1.0, float(np.max(scale))), scale, 1.0)
+        super()._fit_scaling(X)
         mean_sq = float(np.mean(np.sum(X * X, axis=1)))
         self.side_scale_ = float(np.sqrt(X.shape[1] / mean_sq)) if mean_sq > 0 else 1.0
 
@@ -107,7 +87,7 @@ class _DendriticGated(Learner):
             the features).
         """
         X, _ = check_XY(X, None, self._n_in())
-        F = (X - self.feature_offset_) / self.feature_scale_
+        F = self._scaled(X)
         Z = X * self.side_scale_ if self.side_info == "raw" else F
         return F, Z
 
@@ -144,28 +124,6 @@ class _DendriticGated(Learner):
         synapses = sum(a * b for a, b in shapes.values())
         inputs = self._n_slots() * (2 * self._n_in() + self._n_out() + 1) * 8
         return _BYTES_PER_SYNAPSE * synapses + 4 * inputs
-
-    # ------------------------------------------------------------ fitting
-    def _prepare(self, X, y, classes=None):
-        """Fit the data side (width, scaling, targets) unless continuing a fitted learner."""
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None")
-        X, _ = check_XY(X, None)
-        self._fit_targets(y, X.shape[0], classes)
-        self._fit_scaling(X)
-
-    def fit(self, X, y, epochs=None, validation_data=None):
-        """Train ``epochs`` online passes over ``(X, y)`` (see :meth:`Learner.fit`).
-
-        Unless ``warm_start`` continues a fitted learner, the input width,
-        the scaling statistics and (classifier) the classes come from
-        ``(X, y)``.
-        """
-        self._validate_params()
-        if not (self.warm_start and self._fitted()):
-            self._prepare(X, y)
-        return super().fit(X, y, epochs=epochs, validation_data=validation_data)
 
 
 class DendriticGatedClassifier(_DendriticGated):
@@ -255,28 +213,11 @@ class DendriticGatedClassifier(_DendriticGated):
         check_real(self.eps, "eps", 0, 0.5, low_open=True, high_open=True)
 
     def _fit_targets(self, y, n, classes=None):
-        labels = np.unique(np.asarray(y) if classes is None else np.asarray(classes))
-        if labels.size < 2:
-            raise ValueError(f"{'classes' if classes is not None else 'y'}: a classifier needs at "
-                             f"least 2 classes, got {labels.tolist()}")
-        self.classes_ = labels
-        self.n_outputs_ = 1 if labels.size == 2 else int(labels.size)
+        self.classes_ = fit_classes(y, classes)
+        self.n_outputs_ = 1 if self.classes_.size == 2 else int(self.classes_.size)
 
     def _encode_targets(self, y, n, name="y"):
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n:
-            raise ValueError(f"{name} must be a 1-D array of {n} labels (one per sample), "
-                             f"got shape {y.shape}")
-        try:
-            idx = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
-            bad = self.classes_[idx] != y
-        except TypeError:  # labels of another type than the classes (numbers vs strings)
-            raise ValueError(f"{name}: labels {np.unique(y).tolist()[:5]} are not among the "
-                             f"classes {self.classes_.tolist()} this classifier was fitted "
-                             "with") from None
-        if np.any(bad):
-            raise ValueError(f"{name}: labels {np.unique(y[bad]).tolist()[:5]} are not among the "
-                             f"classes {self.classes_.tolist()} this classifier was fitted with")
+        idx = label_indices(self.classes_, y, n, name)
         if self.n_outputs_ == 1:
             return (idx == 1).astype(float)[:, None]
         return np.eye(self.n_outputs_)[idx]
@@ -315,17 +256,14 @@ class DendriticGatedClassifier(_DendriticGated):
         ``classes`` there if ``y`` does not hold every class (a stream of
         tasks). Later calls keep them.
         """
-        self._validate_params()
-        if not self._fitted():
-            self._prepare(X, y, classes)
-        return super().partial_fit(X, y, validation_data=validation_data)
+        return self._partial_fit(X, y, validation_data, classes)
 
     def score(self, X, y) -> float:
         """Accuracy on ``(X, y)``."""
         return super().score(X, y)
 
 
-class DendriticGatedRegressor(_DendriticGated):
+class DendriticGatedRegressor(StandardisedRegression, _DendriticGated):
     """Dendritic Gated Network regressor (Sezener et al. 2021) in Brian2.
 
     One network per target column, identity outputs, squared error: every
@@ -371,50 +309,5 @@ class DendriticGatedRegressor(_DendriticGated):
                  warm_start=False):
         self._store(locals())
 
-    _fitted_attributes = _DendriticGated._fitted_attributes + ("target_offset_", "target_scale_")
-
-    def _fit_targets(self, y, n, classes=None):
-        y = check_array(y, "y")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
-        Y = y[:, None] if y.ndim == 1 else y
-        self.n_outputs_ = int(Y.shape[1])
-        scale = Y.std(axis=0)
-        self.target_offset_ = Y.mean(axis=0)
-        self.target_scale_ = np.where(scale > 0, scale, 1.0)
-
-    def _encode_targets(self, y, n, name="y"):
-        y = check_array(y, name)
-        if y.ndim == 1:
-            y = y[:, None]
-        if y.ndim != 2 or y.shape != (n, self.n_outputs_):
-            raise ValueError(f"{name} must have shape ({n},) or ({n}, {self.n_outputs_}), "
-                             f"got {np.shape(y)}")
-        return (y - self.target_offset_) / self.target_scale_
-
-    def _decode(self, outputs):
-        outputs = np.asarray(outputs) * self.target_scale_ + self.target_offset_
-        return outputs[:, 0] if self.n_outputs_ == 1 else outputs
-
-    def _loss(self, out, Y):
-        """Mean squared error (in the units of y)."""
-        return float(np.mean(((np.asarray(out) - Y) * self.target_scale_) ** 2))
-
-    def _score_outputs(self, out, Y):
-        """R² (averaged over outputs; invariant to the targets' scaling)."""
-        out = np.asarray(out)
-        ss_res = np.sum((Y - out) ** 2, axis=0)
-        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
-        ss_tot = np.where(ss_tot > 0, ss_tot, 1.0)
-        return float(np.mean(1.0 - ss_res / ss_tot))
-
-    def partial_fit(self, X, y, validation_data=None):
-        """One online pass over ``(X, y)``, continuing from the current state."""
-        self._validate_params()
-        if not self._fitted():
-            self._prepare(X, y)
-        return super().partial_fit(X, y, validation_data=validation_data)
-
-    def score(self, X, y) -> float:
-        """R² on ``(X, y)``."""
-        return super().score(X, y)
+    _fitted_attributes = (_DendriticGated._fitted_attributes
+                          + StandardisedRegression._target_attributes)
