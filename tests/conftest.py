@@ -35,6 +35,21 @@ def cache_dir(tmp_path_factory):
     return shared
 
 
+#: The example scripts (run as a user runs them, by path: they are not a package).
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="session")
+def run_example():
+    """``run_example(name, argv)``: an example script's ``main(argv)``, loaded from its file."""
+    import runpy
+
+    def run(name, argv):
+        return runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")["main"](argv)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def mnist_path():
     path = DATA_DIR / "mnist_5k.csv.gz"

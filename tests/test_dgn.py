@@ -257,18 +257,10 @@ def test_regressor_defaults_beat_ridge_regression_on_friedman1():
 
 
 # ------------------------------------------------------------- reproductions
-def _example_main(name, argv):
-    import runpy
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
-    return runpy.run_path(str(path), run_name="example")["main"](argv)
-
-
-def test_permuted_mnist_example_fast_mode(mnist_path, tmp_path):
+def test_permuted_mnist_example_fast_mode(mnist_path, tmp_path, run_example):
     """The example's smoke run: 2 tasks x 200 images; it prints the table and draws the figure."""
     png = tmp_path / "pm.png"
-    out = _example_main("sezener2021_permuted_mnist",
+    out = run_example("sezener2021_permuted_mnist",
                         ["--fast", "--data", str(mnist_path), "--out", str(png),
                          "--target", "numpy"])
     assert png.stat().st_size > 0
@@ -277,13 +269,13 @@ def test_permuted_mnist_example_fast_mode(mnist_path, tmp_path):
     assert len(out["table"]) == 2 * 2 * 2
     assert s.loc["dgn", "just_learned"] > 0.5  # chance: 0.1
     with pytest.raises(SystemExit):
-        _example_main("sezener2021_permuted_mnist", ["--data", str(tmp_path / "missing.csv")])
+        run_example("sezener2021_permuted_mnist", ["--data", str(tmp_path / "missing.csv")])
 
 
-def test_regression_example_fast_mode(tmp_path):
+def test_regression_example_fast_mode(tmp_path, run_example):
     """One pass over 600 Friedman #1 samples: both curves drawn, the DGN beats predicting the mean."""
     png = tmp_path / "reg.png"
-    table = _example_main("sezener2021_regression", ["--fast", "--out", str(png)])
+    table = run_example("sezener2021_regression", ["--fast", "--out", str(png)])
     assert png.stat().st_size > 0
     assert set(table.model) == {"dgn", "mlp"}
     dgn = table[table.model == "dgn"]

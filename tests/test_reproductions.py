@@ -5,8 +5,6 @@ versions (``python -m pytest -m slow``). Thresholds come from measured runs
 recorded in docs/reproductions.md.
 """
 
-import runpy
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,13 +17,6 @@ from brian_dendrites.experiments import sacramento2018
 from brian_dendrites.experiments import sacramento2018_self_predicting as self_predicting
 from brian_dendrites.lab import angle_deg, cosine, feedback_alignment_angles, layer_alignment, update_gradient_alignment
 from brian_dendrites.reference.mlp import backprop_gradients
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _example_main(name, argv):
-    """Run an example script's ``main(argv)`` (the script, as a user runs it)."""
-    return runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")["main"](argv)
 
 
 # ------------------------------------------------------------------ the lab
@@ -93,7 +84,7 @@ def test_self_predicting_updates_align_with_backprop_gradient():
 
 # ------------------------------------------------ item 1: self-predicting state
 @pytest.mark.slow  # ~2 min on CI; the default suite checks the NumPy version (test_reference)
-def test_self_predicting_state_emerges_fast(cache_dir, tmp_path):
+def test_self_predicting_state_emerges_fast(cache_dir, tmp_path, run_example):
     """The example's --fast mode: 8-6-4 net, random weights, 1000 patterns, IP and PI only.
 
     Measured (cpp_standalone, seed 0): |W_PI + B|/|B| 1.234 -> 0.0176, probe
@@ -111,7 +102,7 @@ def test_self_predicting_state_emerges_fast(cache_dir, tmp_path):
     with pytest.raises(ValueError, match="settings: \\['seed'\\]"):
         self_predicting.self_predicting_state(settings={"seed": 3})
     png = tmp_path / "sp.png"
-    out = _example_main("sacramento2018_self_predicting",
+    out = run_example("sacramento2018_self_predicting",
                         ["--fast", "--out", str(png), "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0
     assert out["patterns"][-1] == 1000
@@ -181,7 +172,7 @@ def test_fig2_paper_faithful(seed, cache_dir):
 
 
 @pytest.mark.slow  # compiles its own binaries: ~2 min of a 2-core CI run
-def test_fig2_example_runs_and_writes_its_figure(cache_dir, tmp_path):
+def test_fig2_example_runs_and_writes_its_figure(cache_dir, tmp_path, run_example):
     """The example as a user runs it, on 200 patterns (the learning claims: the CI-sized test).
 
     It prints the table and writes the figure; the table has the four models at
@@ -189,8 +180,8 @@ def test_fig2_example_runs_and_writes_its_figure(cache_dir, tmp_path):
     """
     png = tmp_path / "fig2.png"
     with pytest.raises(SystemExit):
-        _example_main("sacramento2018_fig2_regression", ["--patterns", "150"])
-    out = _example_main("sacramento2018_fig2_regression",
+        run_example("sacramento2018_fig2_regression", ["--patterns", "150"])
+    out = run_example("sacramento2018_fig2_regression",
                         ["--fast", "--patterns", "200", "--out", str(png),
                          "--cache-dir", str(cache_dir)])
     assert png.stat().st_size > 0

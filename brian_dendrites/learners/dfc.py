@@ -122,11 +122,19 @@ class _DeepFeedbackControl(DataSized, Learner):
         return Presentation(t_slot=int(self.n_steps) * self.dt)
 
     def _build_circuit(self, n_slots):
+        # tunables are run values (_run_values): learners that differ only in them
+        # share one compiled binary
         return dfc_network(self._layers(), n_slots, n_steps=self.n_steps, dt=self.dt,
                            activation=self.activation, output_activation="linear",
-                           feedback=self.feedback, seed=self.seed, tau_v=self.tau_v,
-                           alpha=self.alpha, k_p=self.k_p, lam=self.lam, eta=self.eta,
-                           ss=int(self.variant == "dfc_ss"))
+                           feedback=self.feedback, seed=self.seed)
+
+    def _run_values(self):
+        values = {"ctrl.alpha": float(self.alpha), "ctrl.k_p": float(self.k_p),
+                  "ctrl.lam": float(self.lam)}
+        for k in range(1, len(self.hidden_layers) + 2):
+            values.update({f"nrn{k}.eta": float(self.eta), f"nrn{k}.tau_v": self.tau_v,
+                           f"nrn{k}.ss": float(self.variant == "dfc_ss")})
+        return values
 
     def _session_key(self):
         return super()._session_key() + f"|{self._n_in()}|{self._n_out()}"

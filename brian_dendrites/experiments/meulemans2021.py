@@ -1,0 +1,152 @@
+"""Meulemans et al. (2021) Deep Feedback Control: the toy teacher-student experiment.
+
+The paper's toy setting (its Fig. 3): a 15-10-10-5 network, tanh hidden
+layers, linear output, trained on a teacher of the same shape. Here: a fixed
+teacher (uniform weights in [-1, 1], inputs uniform in [-1, 1]), ``n_train``
+samples, online learning (one sample at a time), the learners'
+standardisation of inputs and targets.
+
+:func:`toy_alignment` trains the DFC learners (``'dfc'`` and ``'dfc_ss'``)
+and reports after every epoch the test error and how the compiled model's
+per-sample weight updates (:meth:`~brian_dendrites.learners.base.Learner.sample_updates`)
+point relative to the damped Gauss-Newton (minimum-norm) update and the
+backprop gradient computed by :class:`~brian_dendrites.reference.ReferenceDFC`
+from the same weights (angles in degrees; 0: the same direction), beside a
+backprop MLP of the same shape trained on the same samples (SGD, one sample
+at a time) in the same call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_int
+from ..lab.alignment import angle_deg
+from ..reference.dfc import ReferenceDFC
+from ..reference.mlp import MLP
+from ..tasks import teacher_student_regression
+
+__all__ = ["TOY_LAYERS", "toy_task", "toy_alignment", "update_angles"]
+
+#: The paper's toy network (Fig. 3).
+TOY_LAYERS = (15, 10, 10, 5)
+
+
+def toy_task(n_train=300, n_test=200, seed=0, teacher_seed=11):
+    """Training and test sets of the toy teacher (tanh hidden, linear output).
+
+    Returns
+    -------
+    X_train, Y_train, X_test, Y_test : ndarray
+    """
+    check_int(n_train, "n_train", minimum=1)
+    check_int(n_test, "n_test", minimum=1)
+    kw = dict(phi="tanh", output_phi="linear", gains=1.0)
+    teacher = teacher_student_regression(1, TOY_LAYERS, seed=teacher_seed, **kw)
+    train = teacher_student_regression(n_train, weights=teacher.weights, seed=seed + 1, **kw)
+    test = teacher_student_regression(n_test, weights=teacher.weights, seed=seed + 10_000, **kw)
+    return train.X, train.R, test.X, test.R
+
+
+def _reference_of(learner):
+    """A :class:`ReferenceDFC` holding a fitted DFC learner's current weights."""
+    W, state = learner.weights_, learner.session_.state
+    L = len(learner.hidden_layers) + 1
+    layers = [learner.n_features_in_, *learner.hidden_layers, learner.n_outputs_]
+    return ReferenceDFC(layers, [W[f"W{k}"] for k in range(1, L + 1)],
+                        [state[f"nrn{k}.b"] for k in range(1, L + 1)],
+                        [W[f"Q{k}"] for k in range(1, L + 1)], activation=learner.activation,
+                        lam=learner.lam, alpha=learner.alpha, k_p=learner.k_p)
+
+
+def update_angles(learner, X, y) -> dict:
+    """Mean angles of the learner's per-sample forward-weight updates to Gauss-Newton and backprop.
+
+    Parameters
+    ----------
+    learner : DeepFeedbackControlRegressor
+        Fitted; its state does not change.
+    X, y : array
+        Probe samples (raw, as given to ``fit``).
+
+    Returns
+    -------
+    dict
+        ``angle_gn``, ``angle_bp`` (degrees, means over the samples) and
+        ``angle_gn_bp`` (between the two analytic directions).
+    """
+    updates = learner.sample_updates(X, y)
+    ref = _reference_of(learner)
+    Xs = learner.transform(X)
+    Ys = learner._encode_targets(y, len(X))
+    L = len(ref.W)
+    rows = []
+    for upd, x, t in zip(updates, Xs, Ys):
+        sim = np.concatenate([upd[f"W{k}"].ravel() for k in range(1, L + 1)])
+        gn = np.concatenate([d[0].ravel() for d in ref.gauss_newton_update(x, t)])
+        bp = np.concatenate([d[0].ravel() for d in ref.backprop_update(x, t)])
+        rows.append((angle_deg(sim, gn), angle_deg(sim, bp), angle_deg(gn, bp)))
+    gn_, bp_, both = np.mean(rows, axis=0)
+    return {"angle_gn": float(gn_), "angle_bp": float(bp_), "angle_gn_bp": float(both)}
+
+
+def toy_alignment(n_train=300, n_test=200, epochs=20, variants=("dfc", "dfc_ss"), n_probe=10,
+                  seed=0, mlp_lr=0.01, learner_kw=None, target="cpp_standalone", cache_dir=None,
+                  progress=False) -> pd.DataFrame:
+    """Train DFC learners and a backprop MLP on the toy task; errors and angles per epoch.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Samples of the toy teacher.
+    epochs : int
+        Online passes over the training set.
+    variants : sequence of {'dfc', 'dfc_ss'}
+        DFC learners to train (default arguments otherwise, plus ``learner_kw``).
+    n_probe : int
+        Training samples whose update directions are measured after every epoch.
+    seed : int
+        Seed of the data split, the learners and the MLP.
+    mlp_lr : float
+        The MLP's SGD learning rate (one sample at a time).
+    learner_kw : dict, optional
+        Extra arguments of :class:`~brian_dendrites.DeepFeedbackControlRegressor`.
+    target, cache_dir, progress
+        Passed to the learners.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy rows ``method, epoch, test_mse, angle_gn, angle_bp, angle_gn_bp``
+        (angles NaN for the MLP), epoch 0 is the untrained network.
+    """
+    from ..learners.dfc import DeepFeedbackControlRegressor
+
+    epochs = check_int(epochs, "epochs", minimum=1)
+    n_probe = check_int(n_probe, "n_probe", minimum=1)
+    Xtr, Ytr, Xte, Yte = toy_task(n_train, n_test, seed)
+    rows = []
+    for variant in variants:
+        reg = DeepFeedbackControlRegressor(variant=variant, seed=seed, target=target,
+                                           cache_dir=cache_dir, progress=progress,
+                                           **(learner_kw or {}))
+        reg.fit(Xtr, Ytr, epochs=0)
+        for epoch in range(epochs + 1):
+            if epoch:
+                reg.partial_fit(Xtr, Ytr)
+            mse = float(np.mean((reg.predict(Xte) - Yte) ** 2))
+            rows.append({"method": variant, "epoch": epoch, "test_mse": mse,
+                         **update_angles(reg, Xtr[:n_probe], Ytr[:n_probe])})
+    # backprop on the same standardised samples, one at a time
+    mlp = MLP(list(TOY_LAYERS), activation="tanh", output_activation="linear", lr=mlp_lr,
+              seed=seed)
+    Xs, Ys = reg.transform(Xtr), reg._encode_targets(Ytr, len(Ytr))
+    for epoch in range(epochs + 1):
+        if epoch:
+            mlp.fit(Xs, Ys, epochs=1, batch_size=1)
+        pred = mlp.predict(reg.transform(Xte)) * reg.target_scale_ + reg.target_offset_
+        rows.append({"method": "backprop", "epoch": epoch,
+                     "test_mse": float(np.mean((pred - Yte) ** 2)), "angle_gn": np.nan,
+                     "angle_bp": np.nan, "angle_gn_bp": np.nan})
+    return pd.DataFrame(rows)
