@@ -14,8 +14,8 @@ the build is timed apart and not counted). NumPy: :class:`FastDFC`, the
 equations and step order of :meth:`brian_dendrites.reference.ReferenceDFC.sample`
 written fast (preallocated arrays, one BLAS matrix-vector product per layer
 and step into a fixed buffer, in-place ufuncs, the rank-1 weight update in
-place by BLAS ``dger`` on Fortran-ordered weights, skipped on the feed-forward
-step where it is zero). Before timing, the reference, :class:`FastDFC` and
+place by BLAS ``dger`` on the transposed (Fortran-ordered) weights, skipped on
+the feed-forward step where it is zero). Before timing, the reference, :class:`FastDFC` and
 ours learn the same samples from the same weights; their outputs, weights and
 biases are compared. Memory: the binary's peak resident size (``VmHWM``,
 polled during one more, untimed run) and the NumPy weights' bytes.
@@ -65,7 +65,7 @@ class FastDFC:
     def __init__(self, layers, weights, eta, n_steps=N_STEPS, dt=DT, tau_v=0.2, tau_A=DT,
                  tau_u=1.0, alpha=0.0015, k_p=1.5, lam=0.05, ss=0):
         L = self.L = len(layers) - 1
-        self.W = [np.array(weights[f"W{k}"], dtype=float, order="F") for k in range(1, L + 1)]
+        self.W = [np.array(weights[f"W{k}"], dtype=float, order="C") for k in range(1, L + 1)]
         self.Q = [np.array(weights[f"Q{k}"], dtype=float) for k in range(1, L + 1)]
         self.phi = [lambda a, out: np.tanh(a, out=out)] * (L - 1) + [lambda a, out: np.copyto(out, a)]
         self.eta, self.n_steps, self.ss = float(eta), n_steps, ss
@@ -115,12 +115,10 @@ class FastDFC:
                     t *= self.c_v
                     v += t
                     phi(v, r)
-                    if share:
-                        g = self.g[i]
+                    if share:  # g = share (r - phi(v_B + b)); self.g holds g / share
                         phi(vb, t)
-                        np.subtract(r, t, out=g)
-                        g *= share
-                        np.multiply(g, self.eta, out=t)
+                        np.subtract(r, t, out=self.g[i])
+                        np.multiply(self.g[i], self.eta * share, out=t)
                         self.b[i] += t
                 r_prev = r
             if first:
@@ -128,9 +126,9 @@ class FastDFC:
                 np.subtract(r_L, y, out=t_out)  # r* = r_L - lam (r_L - y)
                 np.multiply(t_out, -self.lam, out=self.r_star)
                 self.r_star += r_L
-            if share:  # W_i += eta g_i r_{i-1}^T, in place
+            if share:  # W_i += eta g_i r_{i-1}^T in place: W_i^T (Fortran order) += eta r_{i-1} g_i^T
                 for i in range(L):
-                    dger(self.eta, self.g[i], x if i == 0 else self.r[i - 1], a=W[i], overwrite_a=True)
+                    dger(self.eta * share, x if i == 0 else self.r[i - 1], self.g[i], a=W[i].T, overwrite_a=True)
 
 
 def peak_rss(run, tag):

@@ -415,8 +415,14 @@ class Learner:
         """Role values of one chunk (the presentation's; override to change it)."""
         return self._presentation().inputs(X, Y, valid, learn)
 
-    def _run_chunks(self, X, Y, learn, order):
+    def _before_epoch(self, X, Y, order):
+        """Run before every training epoch on its data (override, e.g. for a sleep phase)."""
+
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
         """Run ``X[order]`` chunk by chunk; training (``learn``) carries the state.
+
+        ``values`` replaces :meth:`_run_values` and ``carry`` (default:
+        ``learn``) carries the state without training (a sleep phase).
 
         A training chunk whose state or outputs are not finite raises
         :class:`DivergenceError` naming the epoch, the chunk and the first
@@ -428,8 +434,9 @@ class Learner:
         n = len(order)
         outputs = np.empty((n, self._n_out()))
         starts = range(0, n, self.chunk)
-        epoch = self.epochs_done_ if learn else None
-        values = self._run_values()
+        carry = learn if carry is None else carry
+        epoch = self.epochs_done_ if carry else None
+        values = self._run_values() if values is None else values
         for c, start in enumerate(_progress(starts, self.progress and learn,
                                             desc=f"epoch {self.epochs_done_ + 1}",
                                             unit="chunk", leave=False)):
@@ -439,7 +446,7 @@ class Learner:
             inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
             before = session.state
             try:
-                res = session.run(inputs, values=values, carry=learn, read=self._extra_reads(),
+                res = session.run(inputs, values=values, carry=carry, read=self._extra_reads(),
                                   seed=self._run_seed(epoch, c))
             except DivergenceError as exc:
                 raise self._diverged(exc.variable, c, len(starts)) from exc
@@ -540,6 +547,7 @@ class Learner:
                 order = np.random.default_rng([self.seed, self.epochs_done_]).permutation(len(X))
             start_state = self.session_.state
             try:
+                self._before_epoch(X, Y, order)
                 out = self._run_chunks(X, Y, learn=True, order=order)
                 row = {"epoch": self.epochs_done_ + 1, "train_loss": self._loss(out, Y[order]),
                        "time_s": time.perf_counter() - t0}

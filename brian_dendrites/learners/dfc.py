@@ -72,9 +72,10 @@ class _DeepFeedbackControl(DataSized, Learner):
 
     def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=1.0,
                  lam=0.1, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
-                 feedback="weight_product", feature_scaling="per_feature", dtype="float64",
-                 epochs=20, shuffle=True, chunk=100, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
+                 feedback="weight_product", feedback_learning=False, eta_fb=200.0, sigma_fb=0.01,
+                 feature_scaling="per_feature", dtype="float64", epochs=20, shuffle=True,
+                 chunk=100, target="cpp_standalone", seed=0, progress=True, cache_dir=None,
+                 warm_start=False):
         self._store(locals())
 
     # ------------------------------------------------------------ checks
@@ -93,6 +94,9 @@ class _DeepFeedbackControl(DataSized, Learner):
             raise ValueError(f"dt must be smaller than tau_v (forward Euler is unstable "
                              f"otherwise), got dt={dt} and tau_v={tau_v}")
         check_choice(self.feedback, "feedback", ("weight_product", "random"))
+        check_choice(self.feedback_learning, "feedback_learning", (False, True))
+        check_nonnegative(self.eta_fb, "eta_fb")
+        check_real(self.sigma_fb, "sigma_fb", 0, None, low_open=True)
         check_choice(self.feature_scaling, "feature_scaling", FEATURE_SCALING)
         check_float_dtype(self.dtype, "dtype")
 
@@ -104,8 +108,8 @@ class _DeepFeedbackControl(DataSized, Learner):
         """Features as the network receives them: ``(X - feature_offset_) / feature_scale_``."""
         return self._scaled(X)
 
-    def _run_chunks(self, X, Y, learn, order):
-        return super()._run_chunks(self._features(X), Y, learn, order)
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
+        return super()._run_chunks(self._features(X), Y, learn, order, values, carry)
 
     def _features(self, X):
         return self.transform(X)
@@ -127,6 +131,25 @@ class _DeepFeedbackControl(DataSized, Learner):
         return dfc_network(self._layers(), n_slots, n_steps=self.n_steps, dt=self.dt,
                            activation=self.activation, output_activation="linear",
                            feedback=self.feedback, seed=self.seed)
+
+    #: The sleep phase's controller and apical settings (the official code's
+    #: feedback phase, with the learner's dt and tau_v).
+    SLEEP = {"alpha": 0.25, "k_p": 0.1, "tau_A": 0.3 * ms}
+
+    def _sleep_values(self):
+        values = {**self._run_values(), "ctrl.lam": 0.0, "ctrl.alpha": self.SLEEP["alpha"],
+                  "ctrl.k_p": self.SLEEP["k_p"]}
+        for k in range(1, len(self.hidden_layers) + 2):
+            values.update({f"nrn{k}.learn_fb": 1.0, f"nrn{k}.eta_fb": float(self.eta_fb),
+                           f"nrn{k}.sigma": float(self.sigma_fb),
+                           f"nrn{k}.tau_A": self.SLEEP["tau_A"]})
+        return values
+
+    def _before_epoch(self, X, Y, order):
+        """Sleep phase (``feedback_learning``): ``Q`` learns from noise on the epoch's inputs."""
+        if self.feedback_learning:
+            self._run_chunks(X, None, learn=False, order=order, values=self._sleep_values(),
+                             carry=True)
 
     def _run_values(self):
         values = {"ctrl.alpha": float(self.alpha), "ctrl.k_p": float(self.k_p),
@@ -220,8 +243,17 @@ class DeepFeedbackControlRegressor(StandardisedRegression, _DeepFeedbackControl)
         bring the output within 2 % of its steady state; the paper's
         simulations use 0.02 and 1000 steps.
     feedback : {'weight_product', 'random'}
-        Initial feedback weights ``Q`` (fixed during training): the product of
-        the transposed forward weights (stable) or random.
+        Initial feedback weights ``Q``: the product of the transposed forward
+        weights (stable) or random.
+    feedback_learning : bool
+        Before every epoch, a sleep phase over the epoch's inputs: no target
+        (``lam = 0``), apical noise ``sigma_fb``, forward weights fixed, and
+        ``Q`` learns ``dQ = eta_fb (-v_A u^T)`` (the paper's feedback rule;
+        controller ``alpha = 0.25``, ``k_p = 0.1``, ``tau_A = 0.3 ms`` as in the
+        official code's feedback phase). Off: ``Q`` stays fixed.
+    eta_fb, sigma_fb : float
+        Feedback learning rate per sample (includes the paper's ``1/sigma^2``)
+        and noise amplitude of the sleep phase.
     feature_scaling : {'per_feature', 'global', 'none'}
         Standardise each input with the first data's mean and spread, or
         all with one mean and spread, or not.
@@ -259,7 +291,9 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
 
     Parameters
     ----------
-    hidden_layers, activation, variant, eta, lam, k_p, alpha, n_steps, dt, tau_v, feedback, feature_scaling, dtype
+    hidden_layers, activation, variant, eta, lam, k_p, alpha, n_steps, dt, tau_v
+        As for :class:`DeepFeedbackControlRegressor`.
+    feedback, feedback_learning, eta_fb, sigma_fb, feature_scaling, dtype
         As for :class:`DeepFeedbackControlRegressor`.
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         See :class:`~brian_dendrites.learners.base.Learner`.

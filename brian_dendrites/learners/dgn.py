@@ -94,8 +94,8 @@ class _DendriticGated(DataSized, Learner):
     def _features(self, X):
         return np.hstack(self.transform(X))
 
-    def _run_chunks(self, X, Y, learn, order):
-        return super()._run_chunks(self._features(X), Y, learn, order)
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
+        return super()._run_chunks(self._features(X), Y, learn, order, values, carry)
 
     def _chunk_inputs(self, X, Y, valid, learn):
         n, d = len(X), self._n_in()
