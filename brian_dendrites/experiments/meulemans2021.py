@@ -1,4 +1,4 @@
-"""Meulemans et al. (2021) Deep Feedback Control: the toy teacher-student experiment.
+"""Meulemans et al. (2021) Deep Feedback Control: the toy teacher-student experiment, MNIST.
 
 The paper's toy setting (its Fig. 3): a 15-10-10-5 network, tanh hidden
 layers, linear output, trained on a teacher of the same shape. Here: a fixed
@@ -25,9 +25,9 @@ from .._validation import check_int
 from ..lab.alignment import angle_deg
 from ..reference.dfc import ReferenceDFC
 from ..reference.mlp import MLP
-from ..tasks import teacher_student_regression
+from ..tasks import load_mnist, teacher_student_regression
 
-__all__ = ["TOY_LAYERS", "toy_task", "toy_alignment", "update_angles"]
+__all__ = ["TOY_LAYERS", "toy_task", "toy_alignment", "update_angles", "mnist_comparison"]
 
 #: The paper's toy network (Fig. 3).
 TOY_LAYERS = (15, 10, 10, 5)
@@ -78,7 +78,7 @@ def update_angles(learner, X, y) -> dict:
     """
     updates = learner.sample_updates(X, y)
     ref = _reference_of(learner)
-    Xs = learner.transform(X)
+    Xs = learner.network_inputs(X)
     Ys = learner._encode_targets(y, len(X))
     L = len(ref.W)
     rows = []
@@ -141,12 +141,81 @@ def toy_alignment(n_train=300, n_test=200, epochs=20, variants=("dfc", "dfc_ss")
     # backprop on the same standardised samples, one at a time
     mlp = MLP(list(TOY_LAYERS), activation="tanh", output_activation="linear", lr=mlp_lr,
               seed=seed)
-    Xs, Ys = reg.transform(Xtr), reg._encode_targets(Ytr, len(Ytr))
+    Xs, Ys = reg.network_inputs(Xtr), reg._encode_targets(Ytr, len(Ytr))
     for epoch in range(epochs + 1):
         if epoch:
             mlp.fit(Xs, Ys, epochs=1, batch_size=1)
-        pred = mlp.predict(reg.transform(Xte)) * reg.target_scale_ + reg.target_offset_
+        pred = mlp.predict(reg.network_inputs(Xte)) * reg.target_scale_ + reg.target_offset_
         rows.append({"method": "backprop", "epoch": epoch,
                      "test_mse": float(np.mean((pred - Yte) ** 2)), "angle_gn": np.nan,
                      "angle_bp": np.nan, "angle_gn_bp": np.nan})
+    return pd.DataFrame(rows)
+
+
+def mnist_comparison(path, n_train=4000, n_test=1000, epochs=10, hidden=(256, 256, 256),
+                     variants=("dfc", "dfc_ss"), seed=0, mlp_lr=0.01, learner_kw=None,
+                     target="cpp_standalone", cache_dir=None, progress=False) -> pd.DataFrame:
+    """DFC classifiers beside backprop and feedback alignment on the MNIST subset.
+
+    All methods see the same standardised images in the same number of
+    epochs, start from the same forward weights (the DFC learner's Xavier
+    initialisation) and learn online (one sample at a time) with the same
+    loss: squared error of linear outputs to one-hot targets (the DFC
+    learners' loss; the paper used softmax cross-entropy and Adam for all).
+
+    Parameters
+    ----------
+    path : str or path
+        The MNIST CSV subset (``../shared/data/mnist_5k.csv.gz``).
+    n_train, n_test, epochs : int
+    hidden : tuple of int
+        Hidden layer sizes (paper: three of 256, tanh).
+    variants : sequence of {'dfc', 'dfc_ss'}
+    seed : int
+        Seed of the split, the weights and the sample order.
+    mlp_lr : float
+        SGD learning rate of the backprop and feedback-alignment MLPs.
+    learner_kw : dict, optional
+        Extra arguments of :class:`~brian_dendrites.DeepFeedbackControlClassifier`.
+    target, cache_dir, progress
+        Passed to the learners.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy rows ``method, epoch, test_error, time_s`` (epoch 0: untrained).
+    """
+    import time
+
+    from ..learners.dfc import DeepFeedbackControlClassifier
+
+    epochs = check_int(epochs, "epochs", minimum=1)
+    Xtr, ytr, Xte, yte = load_mnist(path, n_train=n_train, n_test=n_test, seed=seed)
+    rows, clf = [], None
+    for variant in variants:
+        clf = DeepFeedbackControlClassifier(hidden_layers=tuple(hidden), variant=variant,
+                                            seed=seed, target=target, cache_dir=cache_dir,
+                                            progress=progress, **(learner_kw or {}))
+        clf.fit(Xtr, ytr, epochs=0)
+        t0 = time.perf_counter()
+        for epoch in range(epochs + 1):
+            if epoch:
+                clf.partial_fit(Xtr, ytr)
+            rows.append({"method": variant, "epoch": epoch,
+                         "test_error": 1.0 - clf.score(Xte, yte),
+                         "time_s": time.perf_counter() - t0})
+    init = [clf.session_.circuit.weights[f"W{k}"].initial for k in range(1, len(hidden) + 2)]
+    Xs, Xts = clf.network_inputs(Xtr), clf.network_inputs(Xte)
+    Y = np.eye(10)[ytr]
+    for method, feedback in (("backprop", "backprop"), ("feedback alignment", "fa")):
+        mlp = MLP([784, *hidden, 10], activation="tanh", output_activation="linear", loss="mse",
+                  task="classification", lr=mlp_lr, feedback=feedback, seed=seed)
+        mlp.W = [w.copy() for w in init]
+        t0 = time.perf_counter()
+        for epoch in range(epochs + 1):
+            if epoch:
+                mlp.fit(Xs, Y, epochs=1, batch_size=1)
+            rows.append({"method": method, "epoch": epoch,
+                         "test_error": float(np.mean(mlp.predict(Xts) != yte)),
+                         "time_s": time.perf_counter() - t0})
     return pd.DataFrame(rows)

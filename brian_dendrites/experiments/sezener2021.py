@@ -207,7 +207,7 @@ def data_efficiency(path, budgets=(250, 1000, 4000), seed=0, n_test=1000,
                                    chunk=chunk, target=target, seed=seed, progress=progress,
                                    cache_dir=cache_dir)
     clf.fit(X, y, epochs=0)  # the data side (scaling statistics) from the whole training set
-    F, Ft = clf.transform(X)[0], clf.transform(Xt)[0]
+    F, Ft = clf.network_inputs(X)[0], clf.network_inputs(Xt)[0]
     seen = 0
     for b in budgets:
         clf.partial_fit(X[seen:b], y[seen:b], classes=np.arange(10))

@@ -37,8 +37,8 @@ def fit_classes(y, classes=None) -> np.ndarray:
     """The sorted class labels of ``y`` (or ``classes``), at least two."""
     labels = np.unique(np.asarray(y) if classes is None else np.asarray(classes))
     if labels.size < 2:
-        raise ValueError(f"{'classes' if classes is not None else 'y'}: a classifier needs at "
-                         f"least 2 classes, got {labels.tolist()}")
+        raise ValueError(f"{'classes' if classes is not None else 'y'}: got {labels.size} class "
+                         f"{labels.tolist()}; a classifier needs at least 2 classes")
     if classes is not None:
         unknown = np.setdiff1d(np.asarray(y), labels)
         if unknown.size:

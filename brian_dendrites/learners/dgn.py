@@ -76,7 +76,7 @@ class _DendriticGated(DataSized, Learner):
         mean_sq = float(np.mean(np.sum(X * X, axis=1)))
         self.side_scale_ = float(np.sqrt(X.shape[1] / mean_sq)) if mean_sq > 0 else 1.0
 
-    def transform(self, X):
+    def network_inputs(self, X):
         """Features and side information of ``X`` as the network receives them.
 
         Returns
@@ -92,7 +92,7 @@ class _DendriticGated(DataSized, Learner):
         return F, Z
 
     def _features(self, X):
-        return np.hstack(self.transform(X))
+        return np.hstack(self.network_inputs(X))
 
     def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
         return super()._run_chunks(self._features(X), Y, learn, order, values, carry)
