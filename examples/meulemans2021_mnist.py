@@ -25,6 +25,8 @@ from pathlib import Path
 from brian_dendrites.experiments.meulemans2021 import mnist_comparison
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
+LABELS = {"dfc": "DFC (Brian2)", "dfc_ss": "DFC-SS (Brian2)", "backprop": "backprop MLP",
+          "feedback alignment": "feedback alignment MLP"}
 
 
 def plot(table, path):
@@ -35,8 +37,8 @@ def plot(table, path):
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for method, d in table.groupby("method", sort=False):
-        ax.plot(d.epoch, 100 * d.test_error, "o-", ms=3, label=method)
-    ax.set(xlabel="epoch", ylabel="test error (%)", yscale="log", title="MNIST subset, online")
+        ax.plot(d.epoch, 100 * d.test_error, "o-", ms=3, label=LABELS.get(method, method))
+    ax.set(xlabel="epoch", ylabel="test error (%)", ylim=(0, 100), title="MNIST subset, online")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
