@@ -13,7 +13,10 @@ library ``models``; the specifications `Param`, `Update`, `NeuronModel`,
 `DendriticMicrocircuitRegressor`, `SteadyStateMicrocircuitClassifier`,
 `DendriticGatedClassifier`, `DendriticGatedRegressor`,
 `DeepFeedbackControlRegressor`, `DeepFeedbackControlClassifier`; the model batteries
-`check_neuron_model` (and `check_synapse_model`); `test`.
+`check_neuron_model` (and `check_synapse_model`); the rule laboratory's `compare`,
+`bias_variance`, `get_rule`, `RULES`; the tasks `get_task`, `TASKS`, `Task`; `test`.
+Figures are in :mod:`brian_dendrites.plots`, the command line in
+:mod:`brian_dendrites.cli` (``brian-dendrites``).
 Apart from the engine and `sweep` they are imported on first use, so
 ``import brian_dendrites`` costs little more than importing Brian2.
 
@@ -48,6 +51,13 @@ _LAZY = {
     "DeepFeedbackControlClassifier": "learners",
     "check_neuron_model": "testing",
     "check_synapse_model": "testing",
+    "compare": "lab",
+    "bias_variance": "lab",
+    "get_rule": "lab",
+    "RULES": "lab",
+    "get_task": "tasks",
+    "TASKS": "tasks",
+    "Task": "tasks",
 }
 
 __all__ = ["__version__", "models", "Simulation", "RunResult", "Session", "DivergenceError", "sweep",

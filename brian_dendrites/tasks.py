@@ -5,6 +5,13 @@ project ships no data and never downloads any): :func:`load_mnist` reads a
 CSV subset, :func:`load_mnist_idx` the four standard IDX files of the full
 data set, :func:`read_idx` any one IDX file.
 
+The task registry :data:`TASKS` (:func:`get_task`) returns :class:`Task`
+records (splits, kind, a suggested network) for the learners, the rule lab
+(:func:`brian_dendrites.lab.compare`) and the command line:
+``teacher_student``, ``mnist`` and ``permuted_mnist`` (from a path),
+``cerebellum`` (a Marr-Albus-like expansion to sparse granule-cell inputs),
+and user arrays (``get_task((X, y))``).
+
 References
 ----------
 .. [1] J. Sacramento, R. Ponte Costa, Y. Bengio, W. Senn, "Dendritic
@@ -20,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import (
+    check_array,
     check_choice,
     check_int,
     check_labels,
@@ -31,7 +39,9 @@ from ._validation import (
 from .activations import get_activation, softplus_sacramento
 
 __all__ = ["TeacherStudentData", "teacher_student_regression", "load_mnist", "load_mnist_idx",
-           "read_idx", "MNIST_IDX_FILES", "one_hot", "friedman1"]
+           "read_idx", "MNIST_IDX_FILES", "one_hot", "friedman1", "Task", "TASKS", "TASK_KINDS",
+           "get_task", "teacher_student_task", "mnist_task", "permuted_mnist_task",
+           "cerebellum_task", "user_task"]
 
 TeacherStudentData = namedtuple("TeacherStudentData", ["X", "R", "U", "weights"])
 TeacherStudentData.__doc__ = """Teacher-student data set.
@@ -452,3 +462,375 @@ def friedman1(n_samples, noise=0.5, n_features=10, seed=0):
     y = (10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2 + 10 * X[:, 3]
          + 5 * X[:, 4] + noise * rng.standard_normal(n_samples))
     return X, y
+
+
+# ---------------------------------------------------------------- task registry
+Task = namedtuple("Task", ["name", "X_train", "y_train", "X_test", "y_test", "kind", "layers",
+                           "n_outputs", "info"])
+Task.__doc__ = """A learning task: data splits, its kind and a suggested network.
+
+Attributes
+----------
+name : str
+    Registry name (or ``'user'`` for user arrays).
+X_train, X_test : ndarray, shape (n, n_features)
+    Inputs (``X_test`` may have 0 rows).
+y_train, y_test : ndarray
+    Targets: ``(n, n_outputs)`` floats for regression, ``(n,)`` integer labels
+    ``0..n_outputs-1`` for classification.
+kind : {'regression', 'classification'}
+layers : tuple of int
+    A suggested network ``(n_features, ..., n_outputs)``.
+n_outputs : int
+    Output width (classes for classification).
+info : dict
+    Task-specific extras (teacher weights, permutations, task ids, ...).
+"""
+
+#: Kinds of :class:`Task`.
+TASK_KINDS = ("regression", "classification")
+
+
+def teacher_student_task(n_train=500, n_test=200, layers=(15, 10, 10, 5), seed=0,
+                         teacher_seed=11, phi="tanh", output_phi="linear", gains=1.0) -> Task:
+    """Teacher-student regression: a random network of the given layers makes the targets.
+
+    The default is Meulemans et al. (2021)'s toy task (15-10-10-5, tanh
+    hidden, linear output, teacher weights and inputs uniform in [-1, 1]);
+    ``phi='softplus_sacramento'``, ``output_phi=None``, ``gains=None`` and
+    ``layers=(30, 20, 10)`` give Sacramento et al. (2018)'s Fig. 2 teacher
+    (:func:`teacher_student_regression`). The suggested student has the
+    teacher's layers.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Samples of the two splits (``n_test`` may be 0).
+    layers : sequence of int
+        Teacher (and suggested student) layer sizes.
+    seed : int
+        Seed of the inputs.
+    teacher_seed : int
+        Seed of the teacher weights.
+    phi, output_phi, gains
+        As for :func:`teacher_student_regression`.
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    >>> t = teacher_student_task(n_train=8, n_test=2)
+    >>> t.X_train.shape, t.y_train.shape, t.kind, t.layers
+    ((8, 15), (8, 5), 'regression', (15, 10, 10, 5))
+    """
+    n_train = check_int(n_train, "n_train", minimum=1)
+    n_test = check_int(n_test, "n_test", minimum=0)
+    layers = tuple(check_layers(layers, "layers"))
+    kw = dict(phi=phi, output_phi=output_phi, gains=gains)
+    teacher = teacher_student_regression(1, layers, seed=teacher_seed, **kw)
+    train = teacher_student_regression(n_train, weights=teacher.weights, seed=seed + 1, **kw)
+    if n_test:
+        test = teacher_student_regression(n_test, weights=teacher.weights, seed=seed + 10_000,
+                                          **kw)
+        X_test, y_test = test.X, test.R
+    else:
+        X_test, y_test = np.zeros((0, layers[0])), np.zeros((0, layers[-1]))
+    return Task("teacher_student", train.X, train.R, X_test, y_test, "regression", layers,
+                layers[-1], {"teacher": teacher.weights})
+
+
+def _mnist_arrays(path, n_train, n_test, seed):
+    """MNIST from a CSV(.gz) subset or a directory of the four IDX files."""
+    if path is None:
+        raise ValueError("path: the MNIST tasks need path= (a csv/csv.gz subset such as "
+                         "mnist_5k.csv.gz, or the directory of the four IDX files); this "
+                         "package never downloads data")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"path: MNIST data not found: {p} (expected a csv/csv.gz file "
+                                "or a directory with the four IDX files)")
+    if p.is_dir():
+        return load_mnist_idx(p, n_train=n_train, n_test=n_test)
+    return load_mnist(p, n_train=n_train, n_test=n_test, seed=seed)
+
+
+def mnist_task(path=None, n_train=4000, n_test=1000, seed=0, hidden=(100,)) -> Task:
+    """MNIST classification from a path (a CSV subset or the IDX files' directory).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.csv``/``.csv.gz`` file (:func:`load_mnist`) or a directory with
+        the four IDX files (:func:`load_mnist_idx`). Required.
+    n_train, n_test : int
+        Split sizes.
+    seed : int
+        Shuffle of the CSV subset.
+    hidden : tuple of int
+        Hidden sizes of the suggested network ``(784, *hidden, 10)``.
+
+    Returns
+    -------
+    Task
+        Pixels in [0, 1], integer labels 0-9.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (the message names it).
+    ValueError
+        If ``path`` is missing or the file is malformed.
+    """
+    hidden = tuple(check_int(h, "hidden[]", minimum=1) for h in hidden)
+    Xtr, ytr, Xte, yte = _mnist_arrays(path, n_train, n_test, seed)
+    return Task("mnist", Xtr, ytr, Xte, yte, "classification", (784, *hidden, 10), 10,
+                {"path": str(path)})
+
+
+def permuted_mnist_task(path=None, n_tasks=3, n_train=1000, n_test=500, seed=0,
+                        hidden=(100,)) -> Task:
+    """Permuted-MNIST continual learning: ``n_tasks`` fixed pixel permutations, one after another.
+
+    Task ``t`` shows the same images with the pixels permuted by permutation
+    ``t`` (task 0: the identity). The training set is the tasks' training
+    images concatenated in task order (a learner trained in that order meets
+    the tasks one after another); the test set holds every task's test
+    images. ``info['task_train']`` / ``info['task_test']`` give each row's
+    task, ``info['permutations']`` the permutations.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        As for :func:`mnist_task`. Required.
+    n_tasks : int >= 1
+    n_train, n_test : int
+        Images per task (the same images for every task).
+    seed : int
+        Seed of the permutations (and the CSV shuffle).
+    hidden : tuple of int
+        Hidden sizes of the suggested network.
+
+    Returns
+    -------
+    Task
+    """
+    n_tasks = check_int(n_tasks, "n_tasks", minimum=1)
+    hidden = tuple(check_int(h, "hidden[]", minimum=1) for h in hidden)
+    Xtr, ytr, Xte, yte = _mnist_arrays(path, n_train, n_test, seed)
+    rng = np.random.default_rng([seed, 101])
+    perms = [np.arange(784)] + [rng.permutation(784) for _ in range(n_tasks - 1)]
+    info = {"path": str(path), "permutations": perms,
+            "task_train": np.repeat(np.arange(n_tasks), len(Xtr)),
+            "task_test": np.repeat(np.arange(n_tasks), len(Xte))}
+    return Task("permuted_mnist", np.vstack([Xtr[:, p] for p in perms]), np.tile(ytr, n_tasks),
+                np.vstack([Xte[:, p] for p in perms]), np.tile(yte, n_tasks), "classification",
+                (784, *hidden, 10), 10, info)
+
+
+def cerebellum_task(n_train=1000, n_test=200, n_mossy=20, n_granule=500, k=4,
+                    coding_level=0.1, hidden=(10,), seed=0) -> Task:
+    """A cerebellum-like regression: sparse expanded granule-cell inputs, one output.
+
+    Marr-Albus style: ``n_mossy`` mossy fibres carry ``m ~ N(0, I)``; each of
+    ``n_granule`` granule cells sums ``k`` randomly chosen mossy fibres with
+    random weights ``N(0, 1)`` and fires ``max(0, h - theta)``, its threshold
+    ``theta`` set so that a fraction ``coding_level`` of inputs activate it
+    (the granule layer is a fixed, sparse, expanded code). The target is a
+    smooth nonlinear function of the mossy input, the output of a random
+    tanh teacher ``y = v . tanh(A m / sqrt(n_mossy))`` (``A``: 20 x n_mossy,
+    ``v``: 20, Gaussian), standardised to mean 0 and variance 1 on the
+    training set. The learner sees only the granule activity (``X``, many
+    sparse non-negative features) and predicts the one output (a Purkinje
+    cell); ``hidden=()`` suggests the classic linear readout.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Split sizes.
+    n_mossy, n_granule, k : int
+        Mossy fibres, granule cells, mossy inputs per granule cell (``k <= n_mossy``).
+    coding_level : float in (0, 1)
+        Fraction of inputs a granule cell responds to.
+    hidden : tuple of int
+        Hidden sizes of the suggested network ``(n_granule, *hidden, 1)``.
+    seed : int
+
+    Returns
+    -------
+    Task
+        ``info``: ``coding_level`` measured on the training set,
+        ``mossy_train``/``mossy_test`` (the mossy inputs).
+
+    Examples
+    --------
+    >>> t = cerebellum_task(n_train=200, n_test=10)
+    >>> t.X_train.shape, t.y_train.shape, round(float((t.X_train > 0).mean()), 1)
+    ((200, 500), (200, 1), 0.1)
+    """
+    n_train = check_int(n_train, "n_train", minimum=1)
+    n_test = check_int(n_test, "n_test", minimum=0)
+    n_mossy = check_int(n_mossy, "n_mossy", minimum=1)
+    n_granule = check_int(n_granule, "n_granule", minimum=1)
+    k = check_int(k, "k", minimum=1, maximum=n_mossy)
+    f = check_real(coding_level, "coding_level", 0, 1, low_open=True, high_open=True)
+    hidden = tuple(check_int(h, "hidden[]", minimum=1) for h in hidden)
+    rng = np.random.default_rng(seed)
+    J = np.zeros((n_granule, n_mossy))
+    for i in range(n_granule):
+        J[i, rng.choice(n_mossy, size=k, replace=False)] = rng.standard_normal(k)
+    # a granule cell's input J_i . m is N(0, |J_i|^2): the threshold of coding level f
+    from scipy.special import ndtri
+
+    theta = np.linalg.norm(J, axis=1) * ndtri(1.0 - f)
+    A = rng.standard_normal((20, n_mossy))
+    v = rng.standard_normal(20)
+    M = rng.standard_normal((n_train + n_test, n_mossy))
+    G = np.maximum(0.0, M @ J.T - theta)
+    y = np.tanh(M @ A.T / np.sqrt(n_mossy)) @ v
+    mu, sd = y[:n_train].mean(), y[:n_train].std() or 1.0
+    y = ((y - mu) / sd)[:, None]
+    info = {"coding_level": float((G[:n_train] > 0).mean()), "mossy_train": M[:n_train],
+            "mossy_test": M[n_train:]}
+    return Task("cerebellum", G[:n_train], y[:n_train], G[n_train:], y[n_train:], "regression",
+                (n_granule, *hidden, 1), 1, info)
+
+
+def user_task(X, y, X_test=None, y_test=None, kind=None, hidden=(10,), name="user") -> Task:
+    """A task from user arrays.
+
+    Parameters
+    ----------
+    X : array, shape (n, n_features)
+    y : array, shape (n,) or (n, n_outputs)
+        Integer labels (classification) or real targets (regression).
+    X_test, y_test : array, optional
+        A test split (default: none).
+    kind : {'regression', 'classification'}, optional
+        Default: classification if ``y`` is 1-D and of an integer type (or
+        bool), else regression.
+    hidden : tuple of int
+        Hidden sizes of the suggested network.
+    name : str
+
+    Returns
+    -------
+    Task
+
+    Examples
+    --------
+    >>> t = user_task(np.zeros((4, 3)), np.array([0, 1, 2, 1]))
+    >>> t.kind, t.n_outputs, t.layers
+    ('classification', 3, (3, 10, 3))
+    """
+    X = check_array(X, "X", ndim=2)
+    y_arr = np.asarray(y)
+    if kind is None:
+        kind = ("classification" if y_arr.ndim == 1 and (y_arr.dtype.kind in "iub")
+                else "regression")
+    check_choice(kind, "kind", TASK_KINDS)
+    hidden = tuple(check_int(h, "hidden[]", minimum=1) for h in hidden)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("X_test, y_test: give both or neither")
+
+    def targets(yv, n, name_):
+        if kind == "classification":
+            return check_labels(yv, name_, n=n)
+        yv = check_array(yv, name_)
+        yv = yv[:, None] if yv.ndim == 1 else yv
+        return check_array(yv, name_, ndim=2, shape=(n, None))
+
+    y = targets(y, X.shape[0], "y")
+    n_out = int(y.max()) + 1 if kind == "classification" else y.shape[1]
+    if kind == "classification" and n_out < 2:
+        raise ValueError("y: a classification task needs at least 2 classes")
+    if X_test is None:
+        X_test = np.zeros((0, X.shape[1]))
+        y_test = np.zeros(0, dtype=int) if kind == "classification" else np.zeros((0, n_out))
+    else:
+        X_test = check_array(X_test, "X_test", ndim=2, shape=(None, X.shape[1]))
+        y_test = targets(y_test, X_test.shape[0], "y_test")
+        if kind == "classification" and y_test.size and y_test.max() >= n_out:
+            raise ValueError(f"y_test: labels must lie in 0..{n_out - 1} (the classes of y)")
+        if kind == "regression" and y_test.shape[1] != n_out:
+            raise ValueError(f"y_test: expected {n_out} columns like y, got {y_test.shape[1]}")
+    return Task(name, X, y, X_test, y_test, kind, (X.shape[1], *hidden, n_out), n_out, {})
+
+
+#: Task name -> function returning a :class:`Task` (keyword arguments go to it).
+TASKS = {
+    "teacher_student": teacher_student_task,
+    "mnist": mnist_task,
+    "permuted_mnist": permuted_mnist_task,
+    "cerebellum": cerebellum_task,
+}
+
+
+def get_task(task, **kw) -> Task:
+    """A :class:`Task` by name, or from user arrays.
+
+    Parameters
+    ----------
+    task : str, Task, (X, y) tuple or dict
+        A name of :data:`TASKS` (``'teacher_student'``, ``'mnist'``,
+        ``'permuted_mnist'``, ``'cerebellum'``); a :class:`Task` (returned as
+        is); ``(X, y)`` or ``(X, y, X_test, y_test)``; or a dict with keys
+        ``X``, ``y`` (and optionally ``X_test``, ``y_test``, ``kind``).
+    **kw
+        Arguments of the task's function (e.g. ``path=`` for MNIST,
+        ``n_train=``), or of :func:`user_task` for arrays.
+
+    Returns
+    -------
+    Task
+
+    Raises
+    ------
+    KeyError
+        An unknown task name (with the closest names).
+    TypeError
+        A ``task`` of another type, or arguments the task does not take.
+    FileNotFoundError
+        A data file that does not exist (MNIST).
+
+    Examples
+    --------
+    >>> get_task("teacher_student", n_train=4, n_test=0).X_test.shape
+    (0, 15)
+    >>> get_task("teachr_student")
+    Traceback (most recent call last):
+    ...
+    KeyError: "task: unknown name 'teachr_student' (did you mean 'teacher_student'?); ..."
+    """
+    import difflib
+
+    if isinstance(task, Task):
+        if kw:
+            raise TypeError(f"get_task: arguments {sorted(kw)} given with a Task")
+        return task
+    if isinstance(task, dict):
+        unknown = set(task) - {"X", "y", "X_test", "y_test", "kind", "hidden", "name"}
+        if unknown or not {"X", "y"} <= set(task):
+            raise ValueError(f"task: a dict task needs keys 'X' and 'y' (optionally 'X_test', "
+                             f"'y_test', 'kind', 'hidden', 'name'), got {sorted(task)}")
+        return user_task(**task, **kw)
+    if isinstance(task, tuple):
+        if len(task) not in (2, 4):
+            raise ValueError(f"task: expected (X, y) or (X, y, X_test, y_test), got a tuple of "
+                             f"{len(task)}")
+        return user_task(*task, **kw)
+    if not isinstance(task, str):
+        raise TypeError(f"task: expected a task name (one of {sorted(TASKS)}), (X, y) or a dict, "
+                        f"got {type(task).__name__}")
+    key = task.strip().lower().replace("-", "_")
+    if key not in TASKS:
+        close = difflib.get_close_matches(key, list(TASKS), n=2, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise KeyError(f"task: unknown name {task!r}{hint}; known: {', '.join(sorted(TASKS))}")
+    try:
+        return TASKS[key](**kw)
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc) or "positional argument" in str(exc):
+            raise TypeError(f"task {key!r}: {exc}") from None
+        raise

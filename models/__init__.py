@@ -20,12 +20,20 @@ Synapses
     :func:`urbanczik_senn_rate_synapse`, :func:`urbanczik_senn_spiking_synapse`,
     :func:`static_pathway`, :func:`steady_state_rule`, :func:`fixed_projection`,
     :func:`dgn_rule`, :func:`branch_to_soma` (DGN), :func:`dfc_forward`,
-    :func:`dfc_feedback` (DFC).
+    :func:`dfc_feedback`, :func:`dfc_softmax` (DFC).
 """
 
 from .activations import ACTIVATIONS, activation
 from .branches import dgn_branch, gated_branch
-from .dfc import DFC_LOSSES, dfc_controller, dfc_feedback, dfc_forward, dfc_input, dfc_neuron
+from .dfc import (
+    DFC_LOSSES,
+    dfc_controller,
+    dfc_feedback,
+    dfc_forward,
+    dfc_input,
+    dfc_neuron,
+    dfc_softmax,
+)
 from .dgn import DGN_OUTPUTS, branch_to_soma, dgn_input, dgn_rule, dgn_soma, side_information
 from .interneuron import sst_interneuron
 from .plasticity import (
@@ -58,6 +66,7 @@ __all__ = [
     "dfc_controller",
     "dfc_forward",
     "dfc_feedback",
+    "dfc_softmax",
     "DFC_LOSSES",
     "dgn_input",
     "dgn_soma",
@@ -101,6 +110,7 @@ NEURON_MODELS = {
     "dfc_neuron_linear": lambda: dfc_neuron("linear"),
     "dfc_input": dfc_input,
     "dfc_controller": dfc_controller,
+    "dfc_controller_xent": lambda: dfc_controller("xent"),
 }
 
 #: Builders of every synapse model with default arguments.
@@ -115,4 +125,5 @@ SYNAPSE_MODELS = {
     "branch_to_soma": branch_to_soma,
     "dfc_forward": dfc_forward,
     "dfc_feedback": dfc_feedback,
+    "dfc_softmax": dfc_softmax,
 }

@@ -47,8 +47,10 @@ from brian_dendrites.spec import NeuronModel, Param, SynapseModel, Update
 
 from .activations import ACTIVATIONS, activation
 
-#: Output losses the controller knows (the output target's gradient step).
-DFC_LOSSES = ("mse",)
+#: Output losses the controller knows (the output target's gradient step):
+#: squared error of the output rates, or cross-entropy of their softmax (the
+#: output layer stays linear; the softmax is part of the loss, as in the paper).
+DFC_LOSSES = ("mse", "xent")
 
 _FLAGS = """first : 1 (shared)   # 1 on the sample's first step (feed-forward sweep)
 avg : 1 (shared)     # share of the update on this step: 1/(n_steps - 1) after the first
@@ -166,18 +168,28 @@ def dfc_controller(loss="mse"):
         u = u_int + k_p*err
 
     Update ``target`` (``('groups', 1)``; after the layers: on the first
-    step ``r_L`` is the feed-forward output ``r_L^-``)::
+    step ``r_L`` is the feed-forward output ``r_L^-``), for ``loss='mse'``
+    (``L = |r_L - y|^2/2``)::
 
         r_ff = first*r_L + (1 - first)*r_ff
         r_star = first*(r_L - lam*(r_L - y)) + (1 - first)*r_star
 
-    ``y`` is the sample's target (set by the circuit). ``lam = 0`` makes the
-    target the feed-forward output (the sleep phase: the controller only
-    counters noise).
+    and for ``loss='xent'`` (``L = -sum y log softmax(r_L)``, whose gradient
+    is ``softmax(r_L) - y``)::
+
+        r_star = first*(r_L - lam*(1/Z - y)) + (1 - first)*r_star
+
+    where ``Z = sum_j exp(r_L,j - r_L)``, so that ``1/Z`` is the unit's
+    softmax probability (no overflow: a far larger competitor makes ``Z``
+    infinite and the probability 0), summed over the output units by
+    :func:`dfc_softmax` synapses that the circuit runs after the output
+    layer. ``y`` is the sample's target (set by the circuit). ``lam = 0``
+    makes the target the feed-forward output (the sleep phase: the
+    controller only counters noise).
 
     Parameters
     ----------
-    loss : {'mse'}
+    loss : {'mse', 'xent'}
         Output loss whose gradient step defines ``r_star``.
 
     Returns
@@ -201,6 +213,8 @@ u_int : 1    # integral part of the control signal
 u : 1        # control signal, read by the feedback synapses
 first : 1 (shared)   # 1 on the sample's first step
 """
+    if loss == "xent":
+        eqs += "Z : 1        # sum_j exp(r_L_j - r_L): 1/Z is softmax(r_L) (dfc_softmax, summed)\n"
     params = [
         Param("tau_u", 1 * ms, "controller time constant", "positive"),
         Param("alpha", 0.0015, "leak of the integral control", "positive"),
@@ -210,13 +224,34 @@ first : 1 (shared)   # 1 on the sample's first step
     control = ("err = (1 - first)*(r_star - r_L)\n"
                "u_int = (1 - first)*(u_int + dt/tau_u*(err - alpha*u))\n"
                "u = u_int + k_p*err")
+    grad = "r_L - y" if loss == "mse" else "1.0/Z - y"
     target = ("r_ff = first*r_L + (1 - first)*r_ff\n"
-              "r_star = first*(r_L - lam*(r_L - y)) + (1 - first)*r_star")
+              f"r_star = first*(r_L - lam*({grad})) + (1 - first)*r_star")
     return NeuronModel(f"dfc_controller_{loss}", eqs, params=params,
                        updates=[Update(control, when="groups", order=0, name="control"),
                                 Update(target, when="groups", order=1, name="target")],
                        reference="Meulemans et al. 2021 (DFC), PI controller, eq. (3)-(4)",
                        doc=dfc_controller.__doc__)
+
+
+def dfc_softmax():
+    """All-to-all synapses among the controller units: the softmax normaliser.
+
+    Model string::
+
+        Z_post = exp(r_L_pre - r_L_post) : 1 (summed)
+
+    ``1/Z`` is the postsynaptic unit's softmax probability of the output
+    rates (:func:`dfc_controller` with ``loss='xent'``). No weights, no
+    plasticity.
+
+    Returns
+    -------
+    SynapseModel
+    """
+    return SynapseModel("dfc_softmax", "Z_post = exp(r_L_pre - r_L_post) : 1 (summed)\n",
+                        reference="Meulemans et al. 2021 (DFC), softmax cross-entropy output",
+                        doc=dfc_softmax.__doc__)
 
 
 def dfc_forward():

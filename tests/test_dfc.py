@@ -34,22 +34,28 @@ def _toy_data(n, seed):
 
 
 # ------------------------------------------------- circuit = NumPy reference
-@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
-def test_circuit_equals_numpy_reference_step_for_step(target, cache_dir):
+@pytest.mark.parametrize("target, loss", [
+    ("numpy", "mse"), ("cpp_standalone", "mse"), ("numpy", "xent"),
+    pytest.param("cpp_standalone", "xent", marks=pytest.mark.slow)])
+def test_circuit_equals_numpy_reference_step_for_step(target, loss, cache_dir):
     """4-3-3-2, 20 steps per sample, forward and feedback plasticity, a filtered apical
-    compartment: outputs, weights, biases, potentials and control signal after 2 x 3 samples.
+    compartment: outputs, weights, biases, potentials and control signal after 2 x 3 samples;
+    squared error, or softmax cross-entropy (3 outputs, the softmax summed by synapses).
     """
-    layers, n, N = [4, 3, 3, 2], 3, 20
+    layers, n, N = [4, 3, 3, 2 if loss == "mse" else 3], 3, 20
     rng = np.random.default_rng(1)
     w = dfc_initial_weights(layers, seed=2, feedback="random")
     biases = [rng.normal(0, 0.1, k) for k in layers[1:]]
     P = dict(alpha=0.1, k_p=1.5, lam=0.2, eta_fb=0.05, beta_fb=0.01)
-    ref = _ref(layers, w, biases, n_steps=N, dt=0.02, tau_A=0.05, eta=[0.1, 0.2, 0.3], **P)
+    ref = _ref(layers, w, biases, n_steps=N, dt=0.02, tau_A=0.05, eta=[0.1, 0.2, 0.3],
+               loss=loss, **P)
     s = Session(lambda: dfc_network(layers, n, n_steps=N, weights=w, biases=biases,
-                                    tau_A=0.05 * ms, eta=[0.1, 0.2, 0.3], learn_fb=1, **P),
-                target=target, cache_dir=cache_dir, name="dfc_equality")
+                                    tau_A=0.05 * ms, eta=[0.1, 0.2, 0.3], learn_fb=1, loss=loss,
+                                    **P),
+                target=target, cache_dir=cache_dir, name=f"dfc_equality_{loss}")
     for run in range(2):
-        X, Y = rng.normal(size=(n, 4)), rng.normal(size=(n, 2))
+        X = rng.normal(size=(n, 4))
+        Y = rng.normal(size=(n, 2)) if loss == "mse" else np.eye(3)[rng.integers(0, 3, n)]
         r_ff = []
         for x, y in zip(X, Y):
             ref.sample(x, y, learn=True, learn_fb=True)
@@ -232,6 +238,25 @@ def test_classifier_learns_a_separable_task():
         clf.score(X[:3], np.array(["a", "c", "b"]))
 
 
+def test_classifier_losses_cross_entropy_and_squared_error():
+    """'xent' (default): probabilities are the outputs' softmax and the loss is their
+    cross-entropy; 'mse': no probabilities, squared error to one-hot targets.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(hidden_layers=(4,), n_steps=20, chunk=30, target="numpy", progress=False)
+    clf = DeepFeedbackControlClassifier(**kw).fit(X, y, epochs=1)
+    out = clf._outputs(X)
+    p = np.exp(out) / np.exp(out).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), p, rtol=1e-12)
+    assert clf.loss(X, y) == pytest.approx(-np.mean(np.log(p[np.arange(30), y])), rel=1e-12)
+    mse = DeepFeedbackControlClassifier(output_loss="mse", **kw).fit(X, y, epochs=1)
+    assert mse.loss(X, y) == pytest.approx(np.mean((mse._outputs(X) - np.eye(2)[y]) ** 2))
+    with pytest.raises(ValueError, match="predict_proba.*output_loss='mse'"):
+        mse.predict_proba(X)
+
+
 def test_learner_save_load_and_partial_fit(tmp_path):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 2))
@@ -264,6 +289,10 @@ def test_bad_input_gets_named_errors():
         dfc_network([3, 2, 2], 1, eta=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="activation"):
         dfc_network([3, 2], 1, activation="softmax")
+    with pytest.raises(ValueError, match="loss"):
+        dfc_network([3, 2], 1, loss="hinge")
+    with pytest.raises(ValueError, match="output_loss"):
+        DeepFeedbackControlClassifier(output_loss="softmax").fit(np.zeros((4, 3)), [0, 1, 0, 1])
     X, Y = np.zeros((5, 3)), np.zeros((5, 2))
     with pytest.raises(ValueError, match="variant"):
         DeepFeedbackControlRegressor(variant="dfc_ssa").fit(X, Y)

@@ -38,8 +38,8 @@ DGN_MODELS = {"dgn_branch", "dgn_input", "dgn_input_identity", "dgn_soma", "dgn_
 
 
 #: Likewise for Deep Feedback Control (tests/test_dfc.py, the circuit-equality test).
-DFC_MODELS = {"dfc_neuron", "dfc_neuron_linear", "dfc_input", "dfc_controller", "dfc_forward",
-              "dfc_feedback"}
+DFC_MODELS = {"dfc_neuron", "dfc_neuron_linear", "dfc_input", "dfc_controller",
+              "dfc_controller_xent", "dfc_forward", "dfc_feedback", "dfc_softmax"}
 
 
 def _default_targets(name):

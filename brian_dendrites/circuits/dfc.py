@@ -17,7 +17,9 @@ n_steps*dt``). Per step (the schedule, :func:`dfc_schedule`):
 2. ``ctrl`` control: the error of the last step, the PI control signal ``u``;
 3. for ``k = 1..L``: ``v_B = W_k r_{k-1}`` and ``qu = Q_k u`` (summed), then
    the layer's Euler step (apical, soma, rate, learning factor, bias);
-4. ``ctrl`` target: on the first step, ``r_ff = r_L`` and ``r* = r_L - lam (r_L - y)``;
+4. ``ctrl`` target: on the first step, ``r_ff = r_L`` and ``r* = r_L - lam dL/dr_L``
+   (``loss='mse'``: ``r_L - y``; ``loss='xent'``: ``softmax(r_L) - y``, the softmax
+   summed over the output units by the ``S`` synapses just before);
 5. weight updates: ``W_k += eta g r_{k-1}``, ``Q_k += fb (-v_A u - beta_fb Q_k)``.
 
 References
@@ -46,10 +48,13 @@ from . import base
 from .base import Circuit, Readout, WeightFamily
 
 __all__ = ["dfc_network", "dfc_schedule", "dfc_weight_shapes", "dfc_initial_weights",
-           "control_errors", "CONTROL_READOUTS", "DFC_INPUTS", "DFC_ACTIVATIONS"]
+           "control_errors", "CONTROL_READOUTS", "DFC_INPUTS", "DFC_ACTIVATIONS", "DFC_LOSSES"]
 
 #: Role -> TimedArray name of a DFC circuit.
 DFC_INPUTS = {"x": "x_in", "target": "y_target", "learn": "learn_in"}
+
+#: Output losses (the models' ``DFC_LOSSES``).
+DFC_LOSSES = models.DFC_LOSSES
 
 #: Activations a DFC layer may use.
 DFC_ACTIVATIONS = ("tanh", "linear", "logistic", "relu")
@@ -105,7 +110,7 @@ def dfc_schedule(L):
     --------
     >>> [row[2] for row in dfc_schedule(1)]  # doctest: +NORMALIZE_WHITESPACE
     ['out_mon', 'inp_drive, nrn*_flags, ctrl_flags', 'ctrl control', 'W1, Q1 (summed)',
-     'nrn1 soma', 'ctrl target', 'W*, Q* (state update)']
+     'nrn1 soma', "S (summed, loss 'xent' only)", 'ctrl target', 'W*, Q* (state update)']
     """
     L = check_int(L, "L", minimum=1)
     rows = [("start", -1, "inp_drive, nrn*_flags, ctrl_flags",
@@ -117,7 +122,9 @@ def dfc_schedule(L):
         rows += [("groups", o, f"W{k}, Q{k} (summed)",
                   f"nrn{k}.v_B = W{k} {prev}.r; nrn{k}.qu = Q{k} ctrl.u"),
                  ("groups", o + 1, f"nrn{k} soma", "v_A, v, r = phi(v), g, b, fb")]
-    rows += [("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
+    rows += [("groups", _layer_order(L + 1) - 1, "S (summed, loss 'xent' only)",
+              "ctrl.Z = sum_j exp(r_L_j - r_L)"),
+             ("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
              ("groups", _UPDATE, "W*, Q* (state update)",
               "w += eta g r_pre; Q += fb (-v_A u - beta_fb Q)"),
              ("start", -10, "out_mon",
@@ -181,7 +188,7 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
                 output_activation="linear", weights=None, biases=None, feedback="weight_product",
                 seed=0, tau_v=0.2 * ms, tau_A=None, tau_u=1 * ms, alpha=0.0015, k_p=1.5,
                 lam=0.05, eta=0.0, learn_fb=0, eta_fb=0.0, beta_fb=0.0, sigma=0.0, ss=0,
-                record_steps=False) -> Circuit:
+                loss="mse", record_steps=False) -> Circuit:
     """Build a Deep Feedback Control network as one Brian2 network.
 
     Parameters
@@ -197,6 +204,10 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         Time step (paper: 0.02 of the controller's time constant).
     activation, output_activation : str
         Hidden and output rate functions (paper: ``'tanh'``, ``'linear'``).
+    loss : {'mse', 'xent'}
+        Output loss whose gradient step sets the output target: squared
+        error of the output rates, or cross-entropy of their softmax (the
+        paper's classification loss; use a linear output).
     weights : dict, optional
         Initial ``W{k}`` and ``Q{k}`` as ``(n_post, n_pre)`` matrices
         (:func:`dfc_weight_shapes`); missing ones come from
@@ -244,6 +255,7 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
     dt = check_time(dt, "dt")
     activation = check_choice(activation, "activation", DFC_ACTIVATIONS)
     output_activation = check_choice(output_activation, "output_activation", DFC_ACTIVATIONS)
+    loss = check_choice(loss, "loss", DFC_LOSSES)
     tau_v, tau_u = check_time(tau_v, "tau_v"), check_time(tau_u, "tau_u")
     tau_A = dt if tau_A is None else check_time(tau_A, "tau_A")
     alpha = check_real(alpha, "alpha", 0, None, low_open=True)
@@ -278,7 +290,7 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
     inp = models.dfc_input().make_group(layers[0], name="inp")
     inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
-    ctrl = models.dfc_controller().make_group(
+    ctrl = models.dfc_controller(loss).make_group(
         layers[-1], name="ctrl", update_orders={"control": ("groups", 0),
                                                "target": ("groups", _layer_order(L + 1))},
         tau_u=tau_u, alpha=alpha, k_p=k_p, lam=lam)
@@ -313,6 +325,11 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         families[f"Q{k}"] = True
         prev = nrn
     ctrl.r_L = linked_var(prev, "r")
+    if loss == "xent":
+        soft = models.dfc_softmax().make_synapses(ctrl, ctrl, name="S", connect=True)
+        for su in soft.summed_updaters.values():
+            su.order = _layer_order(L + 1) - 1
+        objs["S"] = soft
 
     objs["out_mon"] = StateMonitor(ctrl, ["r_ff", "r_star", "err"], record=True, dt=t_slot,
                                    when="start", order=-10, name="out_mon")
@@ -328,5 +345,6 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         n_slots=n_samples, t_slot=t_slot, dt=dt, schedule=dfc_schedule(L),
         info=dict(layers=layers, n_steps=n_steps, activation=activation,
                   output_activation=output_activation, alpha=alpha, k_p=k_p, lam=lam,
-                  eta=etas, eta_fb=eta_fb, beta_fb=beta_fb, sigma=sigma, ss=ss, mode="dfc"),
+                  eta=etas, eta_fb=eta_fb, beta_fb=beta_fb, sigma=sigma, ss=ss, loss=loss,
+                  mode="dfc"),
     )

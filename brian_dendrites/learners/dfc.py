@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 from brian2 import ms
+from scipy.special import log_softmax, softmax
 
 from .._validation import (
     check_choice,
@@ -37,6 +38,7 @@ from .._validation import (
 from ..circuits.dfc import (
     CONTROL_READOUTS,
     DFC_ACTIVATIONS,
+    DFC_LOSSES,
     control_errors,
     dfc_network,
     dfc_weight_shapes,
@@ -133,7 +135,10 @@ class _DeepFeedbackControl(DataSized, Learner):
         # share one compiled binary
         return dfc_network(self._layers(), n_slots, n_steps=self.n_steps, dt=self.dt,
                            activation=self.activation, output_activation="linear",
-                           feedback=self.feedback, seed=self.seed)
+                           feedback=self.feedback, seed=self.seed, loss=self._output_loss())
+
+    def _output_loss(self):
+        return "mse"
 
     #: The sleep phase's controller and apical settings (the official code's
     #: feedback phase, with the learner's dt and tau_v).
@@ -295,8 +300,12 @@ class DeepFeedbackControlRegressor(StandardisedRegression, _DeepFeedbackControl)
 class DeepFeedbackControlClassifier(_DeepFeedbackControl):
     """Deep Feedback Control classifier (Meulemans et al. 2021) in Brian2.
 
-    One linear output per class trained toward one-hot targets (0/1) with the
-    squared error; the prediction is the class of the largest output.
+    One linear output per class. With ``output_loss='xent'`` (default, the paper's)
+    the output target is a gradient step of the cross-entropy of the
+    outputs' softmax, ``r* = r_ff - lam (softmax(r_ff) - y)``, and
+    :meth:`predict_proba` gives the softmax; with ``output_loss='mse'`` the outputs
+    are trained toward one-hot targets (0/1) by squared error. The
+    prediction is the class of the largest output.
 
     Parameters
     ----------
@@ -304,6 +313,9 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
         As for :class:`DeepFeedbackControlRegressor`.
     feedback, feedback_learning, eta_fb, sigma_fb, feature_scaling, dtype
         As for :class:`DeepFeedbackControlRegressor`.
+    output_loss : {'xent', 'mse'}
+        Output loss (default ``'xent'``): cross-entropy of the outputs'
+        softmax, or squared error to one-hot targets.
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
         See :class:`~brian_dendrites.learners.base.Learner`.
 
@@ -312,8 +324,9 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
     classes_ : ndarray
     n_features_in_, n_outputs_ : int
     history_ : pandas.DataFrame
-        ``train_loss``/``val_loss`` mean squared error to the one-hot targets,
-        ``val_score`` accuracy, ``not_converged`` (see the regressor).
+        ``train_loss``/``val_loss`` (cross-entropy, or mean squared error to
+        the one-hot targets), ``val_score`` accuracy, ``not_converged`` (see
+        the regressor).
 
     Examples
     --------
@@ -323,7 +336,24 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
     ...                                     target='numpy', progress=False)
     >>> clf.fit(X, X[:, 0] > 0, epochs=1).predict(X[:3]).dtype
     dtype('bool')
+    >>> clf.predict_proba(X[:3]).sum(axis=1).round(6).tolist()
+    [1.0, 1.0, 1.0]
     """
+
+    def __init__(self, hidden_layers=(10, 10), activation="tanh", variant="dfc", eta=5.0,
+                 lam=0.3, k_p=1.5, alpha=0.0015, n_steps=100, dt=0.05 * ms, tau_v=0.2 * ms,
+                 feedback="weight_product", feedback_learning=False, eta_fb=200.0, sigma_fb=0.01,
+                 feature_scaling="per_feature", dtype="float64", output_loss="xent", epochs=20,
+                 shuffle=True, chunk=100, target="cpp_standalone", seed=0, progress=True,
+                 cache_dir=None, warm_start=False):
+        self._store(locals())
+
+    def _validate_params(self):
+        super()._validate_params()
+        check_choice(self.output_loss, "output_loss", DFC_LOSSES)
+
+    def _output_loss(self):
+        return self.output_loss
 
     _estimator_type = "classifier"
     _fitted_attributes = DataSized._fitted_attributes + ("classes_",)
@@ -339,8 +369,28 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
         return np.asarray(self.classes_)[np.argmax(outputs, axis=1)]
 
     def _loss(self, out, Y):
-        """Mean squared error to the one-hot targets."""
-        return float(np.mean((np.asarray(out) - Y) ** 2))
+        """Mean cross-entropy of the outputs' softmax, or mean squared error to the one-hot
+        targets (``output_loss``).
+        """
+        out = np.asarray(out, dtype=float)
+        if self.output_loss == "mse":
+            return float(np.mean((out - Y) ** 2))
+        return float(np.mean(-np.sum(Y * log_softmax(out, axis=1), axis=1)))
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the outputs (``output_loss='xent'`` only).
+
+        Columns follow ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            With ``output_loss='mse'``: its outputs are not probabilities.
+        """
+        if self.output_loss != "xent":
+            raise ValueError("predict_proba: this classifier was trained with output_loss='mse', "
+                             "whose outputs are not probabilities; use output_loss='xent'")
+        return softmax(self._outputs(X), axis=1)
 
     def _score_outputs(self, out, Y):
         """Accuracy."""

@@ -5,6 +5,8 @@
   steady-state approximation.
 - :mod:`.mlp`: backprop MLP and feedback alignment baselines,
   :func:`~.mlp.backprop_gradients` for single samples.
+- :mod:`.perturbation`: node and weight perturbation (gradient estimates
+  from the change of the loss under noise).
 
 The NumPy activations live in :mod:`brian_dendrites.activations`; their
 names are re-exported here for compatibility.
@@ -14,6 +16,7 @@ from .dfc import ReferenceDFC
 from .dgn import ReferenceDGN
 from .microcircuit import ReferenceMicrocircuit
 from .mlp import MLP, backprop_gradients
+from .perturbation import mlp_loss, node_perturbation_updates, weight_perturbation_updates
 
 #: NumPy activations, re-exported from :mod:`brian_dendrites.activations`.
 _ACTIVATION_NAMES = ("ACTIVATIONS", "get_activation", "linear", "linear_prime", "logistic",
@@ -21,4 +24,6 @@ _ACTIVATION_NAMES = ("ACTIVATIONS", "get_activation", "linear", "linear_prime", 
                      "softplus_sacramento_prime", "tanh", "tanh_prime")
 globals().update({name: getattr(_activations, name) for name in _ACTIVATION_NAMES})
 
-__all__ = ["ReferenceMicrocircuit", "ReferenceDGN", "ReferenceDFC", "MLP", "backprop_gradients", *_ACTIVATION_NAMES]
+__all__ = ["ReferenceMicrocircuit", "ReferenceDGN", "ReferenceDFC", "MLP", "backprop_gradients",
+           "mlp_loss", "node_perturbation_updates", "weight_perturbation_updates",
+           *_ACTIVATION_NAMES]

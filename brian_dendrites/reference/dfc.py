@@ -18,7 +18,7 @@ One sample is ``n_steps`` steps of ``dt``. Step ``s`` (``first = [s = 0]``,
         v    = first (v_B + b) + (1 - first)(v + dt/tau_v (-v + v_B + b + v_A))
         r_i  = phi_i(v);  g = learn share (r_i - phi_i(v_B + b));  b += eta_i g
         fb   = learn_fb eta_fb avg
-    r_ff = r_L, r* = r_L - lam (r_L - y)              (first step only)
+    r_ff = r_L, r* = r_L - lam dL/dr_L                 (first step only)
     W_i += eta_i g r_{i-1}^T;   Q_i += fb (-v_A u^T - beta_fb Q_i)
 
 Analytic quantities (at the feed-forward state of a sample): the Jacobians
@@ -41,7 +41,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations as act
-from .._validation import check_array, check_int, check_layers, check_nonnegative, check_real
+from .._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_layers,
+    check_nonnegative,
+    check_real,
+)
 
 __all__ = ["ReferenceDFC", "flatten_updates"]
 
@@ -79,6 +86,9 @@ class ReferenceDFC:
         Feedback learning rate, its weight decay, apical noise amplitude.
     ss : {0, 1}
         0: DFC (update averaged over the phase), 1: DFC-SS (last step).
+    loss : {'mse', 'xent'}
+        ``dL/dr_L = r_L - y`` (squared error) or ``softmax(r_L) - y``
+        (cross-entropy of the softmax of a linear output).
     seed : int, optional
         Seed of the noise.
     """
@@ -86,7 +96,7 @@ class ReferenceDFC:
     def __init__(self, layers, weights, biases=None, Q=None, *, activation="tanh",
                  output_activation="linear", dt=0.02, tau_v=0.2, tau_A=0.02, tau_u=1.0,
                  n_steps=200, alpha=0.0015, k_p=1.5, lam=0.05, eta=0.0, eta_fb=0.0,
-                 beta_fb=0.0, sigma=0.0, ss=0, seed=None):
+                 beta_fb=0.0, sigma=0.0, ss=0, loss="mse", seed=None):
         self.layers = check_layers(layers)
         L = len(self.layers) - 1
         self.L = L
@@ -112,6 +122,7 @@ class ReferenceDFC:
         self.beta_fb = check_nonnegative(beta_fb, "beta_fb")
         self.sigma = check_nonnegative(sigma, "sigma")
         self.ss = check_real(ss, "ss", 0, 1)
+        self.loss = check_choice(loss, "loss", ("mse", "xent"))
         self.rng = np.random.default_rng(seed)
         if Q is None:
             Q = self.jacobian_feedback(np.zeros(self.layers[0]))
@@ -177,7 +188,7 @@ class ReferenceDFC:
             fb = float(learn_fb) * self.eta_fb * avg
             if first:
                 self.r_ff = self.r[-1].copy()
-                self.r_star = self.r[-1] - self.lam * (self.r[-1] - y)
+                self.r_star = self.r[-1] - self.lam * self.loss_gradient(self.r[-1], y)
             for i in range(self.L):
                 r_prev = x if i == 0 else self.r[i - 1]
                 if self.eta[i] and np.any(g[i]):
@@ -227,10 +238,17 @@ class ReferenceDFC:
             Q[i] = self.W[i + 1].T @ Q[i + 1]
         return Q
 
+    def loss_gradient(self, r_L, y):
+        """``dL/dr_L``: ``r_L - y`` (``'mse'``) or ``softmax(r_L) - y`` (``'xent'``)."""
+        if self.loss == "mse":
+            return r_L - y
+        e = np.exp(r_L - np.max(r_L))
+        return e / e.sum() - y
+
     def output_delta(self, x, y):
-        """``delta = r* - r_L^- = -lam (r_L^- - y)`` for a sample."""
+        """``delta = r* - r_L^- = -lam dL/dr_L`` at the feed-forward output of a sample."""
         r_L = self.forward(x)[-1][1]
-        return -self.lam * (r_L - check_array(y, "y", shape=(self.layers[-1],)))
+        return -self.lam * self.loss_gradient(r_L, check_array(y, "y", shape=(self.layers[-1],)))
 
     def loop_gain(self, x):
         """``J Q`` at the feed-forward state (``n_L x n_L``)."""
@@ -259,7 +277,7 @@ class ReferenceDFC:
         return out
 
     def backprop_update(self, x, y) -> list:
-        """``-lam dL/dW_i`` for ``L = |r_L - y|^2/2``: ``(J_i^T delta) r_{i-1}^T`` per layer."""
+        """``-lam dL/dW_i``: ``(J_i^T delta) r_{i-1}^T`` per layer (``delta``: :meth:`output_delta`)."""
         delta = self.output_delta(x, y)
         ff = self.forward(x)
         out = []

@@ -204,7 +204,9 @@ class MLP:
 
     References
     ----------
-    .. [1] Rumelhart et al. 1986. .. [2] Lillicrap et al. 2016. .. [3] Kingma & Ba 2015.
+    .. [1] Rumelhart et al. 1986.
+    .. [2] Lillicrap et al. 2016.
+    .. [3] Kingma & Ba 2015.
     """
 
     def __init__(self, layers, activation="tanh", output_activation="linear", loss="mse",
