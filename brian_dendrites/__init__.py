@@ -7,8 +7,11 @@ Brian2's ``numpy``, ``cython`` and ``cpp_standalone`` targets
 (:mod:`brian_dendrites.engine`).
 
 The stable public names are importable from here (`__all__`): the model
-library ``models``; the specifications `Param`, `Update`, `NeuronModel`,
-`SynapseModel`; the engine's `Simulation`, `RunResult` and `Session`; `sweep` and
+library ``models``; the specifications `Param`, `Update`, `Event`, `NeuronModel`,
+`SynapseModel`; the biophysical cell builder `Cell`, `Soma`, `Dendrite`,
+`Compartment`, `cable`, receptors `Receptor`, `AMPA`, `NMDA`, `GABA`, active
+mechanisms `DendriticSpike`, `NMDAPlateau`, `BranchGate`, `IntegrateAndFire`,
+`PoissonSpikes`, the preset `layer5_cell`; the engine's `Simulation`, `RunResult` and `Session`; `sweep` and
 `NetworkSpec`; `Circuit`; the learners `Learner`,
 `DendriticMicrocircuitRegressor`, `SteadyStateMicrocircuitClassifier`,
 `DendriticGatedClassifier`, `DendriticGatedRegressor`,
@@ -39,6 +42,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Param": "spec",
     "Update": "spec",
+    "Event": "spec",
     "NeuronModel": "spec",
     "SynapseModel": "spec",
     "Circuit": "circuits",
@@ -58,6 +62,21 @@ _LAZY = {
     "get_task": "tasks",
     "TASKS": "tasks",
     "Task": "tasks",
+    "Cell": "cells",
+    "Soma": "cells",
+    "Dendrite": "cells",
+    "Compartment": "cells",
+    "cable": "cells",
+    "Receptor": "cells",
+    "AMPA": "cells",
+    "NMDA": "cells",
+    "GABA": "cells",
+    "DendriticSpike": "cells",
+    "NMDAPlateau": "cells",
+    "BranchGate": "cells",
+    "IntegrateAndFire": "cells",
+    "PoissonSpikes": "cells",
+    "layer5_cell": "cells",
 }
 
 __all__ = ["__version__", "models", "Simulation", "RunResult", "Session", "DivergenceError", "sweep",

@@ -166,18 +166,15 @@ def parse_quantity(text):
         tree = ast.parse(unit.replace("^", "**"), mode="eval")
     except SyntaxError:
         raise ValueError(f"{text!r}: cannot read the unit {unit!r}") from None
-    import brian2.units.allunits as allunits
-    import brian2.units.stdunits as stdunits
+    import brian2
 
     names = {}
     for node in ast.walk(tree):
         if not isinstance(node, _UNIT_NODES):
             raise ValueError(f"{text!r}: only unit names, numbers, '*', '/' and '**' are allowed")
         if isinstance(node, ast.Name):
-            value = getattr(stdunits, node.id, None)
-            if value is None:
-                value = getattr(allunits, node.id, None)
-            if value is None:
+            value = getattr(brian2, node.id, None)  # Brian2's public unit names
+            if not isinstance(value, brian2.Quantity):
                 raise ValueError(f"{text!r}: unknown unit {node.id!r}")
             names[node.id] = value
     return float(number) * eval(compile(tree, "<unit>", "eval"), {"__builtins__": {}}, names)  # noqa: S307

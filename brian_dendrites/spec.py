@@ -37,6 +37,7 @@ from ._brian_compat import word_substitute
 __all__ = [
     "Param",
     "Update",
+    "Event",
     "NeuronModel",
     "SynapseModel",
     "substitute_expression",
@@ -274,6 +275,80 @@ class Update:
             raise ValueError(f"Update name must be an identifier or '', got {self.name!r}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A custom neuron event: a condition checked every step, code run when it holds.
+
+    Passed to :class:`~brian2.NeuronGroup` as ``events={name: condition}``
+    and installed with ``group.run_on_event(name, code, when=when,
+    order=order)``; ``print(model)`` lists it in its events section.
+    Refractoriness is written into the condition with a time *variable*
+    (``... and t - t_ds >= t_ref_ds``), so run values can change it.
+
+    Parameters
+    ----------
+    condition : str
+        Brian2 boolean expression (e.g. ``'v_apical > theta_ds and
+        t - t_ds >= t_ref_ds'``), checked in the ``thresholds`` slot after
+        the spike threshold.
+    code : str
+        Brian2 statements run for the neurons whose condition holds
+        (``''``: none; the event is then only recorded, e.g. by an
+        ``EventMonitor``).
+    when : str
+        Schedule slot of the code (default ``'resets'``, as Brian2).
+    order : float
+        Order of the code within its slot.
+    doc : str
+        One-line description shown by ``print(model)``.
+
+    Examples
+    --------
+    >>> Event('v > theta', 't_last = t').condition
+    'v > theta'
+    """
+
+    condition: str
+    code: str = ""
+    when: str = "resets"
+    order: float = 0
+    doc: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.condition, str) or not self.condition.strip():
+            raise TypeError(f"Event condition must be a non-empty string of Brian2 code, "
+                            f"got {self.condition!r}")
+        if not isinstance(self.code, str):
+            raise TypeError(f"Event code must be a string of Brian2 statements, "
+                            f"got {self.code!r}")
+        # reuse Update's checks of the slot and the order
+        if self.code.strip():
+            Update(self.code, when=self.when, order=self.order)
+
+
+def _check_events(owner, events) -> dict:
+    """``events`` as a dict name -> :class:`Event` (tuples ``(condition, code)`` accepted)."""
+    if events is None:
+        return {}
+    if not isinstance(events, Mapping):
+        raise TypeError(f"{owner}: events must be a mapping name -> Event, got "
+                        f"{type(events).__name__}")
+    out = {}
+    for key, ev in events.items():
+        if not isinstance(key, str) or not key.isidentifier() or key == "spike":
+            raise ValueError(f"{owner}: event names must be identifiers other than 'spike' "
+                             f"(the threshold's event), got {key!r}")
+        if isinstance(ev, str):
+            ev = Event(ev)
+        elif isinstance(ev, tuple):
+            ev = Event(*ev)
+        elif not isinstance(ev, Event):
+            raise TypeError(f"{owner}: events[{key!r}] must be an Event, a condition string or "
+                            f"a tuple (condition, code), got {type(ev).__name__}")
+        out[key] = ev
+    return out
+
+
 def substitute_expression(expr: str, **names: str) -> str:
     """Replace whole identifiers in a Brian2 expression.
 
@@ -498,6 +573,10 @@ class NeuronModel(_Model):
         implementations use explicit Euler, so results agree step for step).
     reference : str
         Paper and equation numbers the model implements.
+    events : dict, optional
+        Custom events, name -> :class:`Event` (or a tuple ``(condition,
+        code)``), e.g. dendritic spikes: passed to the group as
+        ``NeuronGroup(events=...)`` and ``run_on_event``. Default: none.
     """
 
     kind = "neuron model"
@@ -514,20 +593,29 @@ class NeuronModel(_Model):
         method="euler",
         reference="",
         doc="",
+        events=None,
     ):
         self.threshold = threshold
         self.reset = reset
         self.refractory = refractory
         self.method = method
+        self.events = _check_events(f"{self.kind} {name!r}", events)
         super().__init__(name, equations, params, updates, reference, doc)
 
     def _event_lines(self) -> list:
         refractory = self.refractory
         if isinstance(refractory, Quantity):
             refractory = _format_value(refractory, "ms")
-        return (["# --- events (NeuronGroup arguments) ---"]
-                + _commented("threshold", self.threshold) + _commented("reset", self.reset)
-                + _commented("refractory", refractory) + [f"# method: {self.method}"])
+        lines = (["# --- events (NeuronGroup arguments) ---"]
+                 + _commented("threshold", self.threshold) + _commented("reset", self.reset)
+                 + _commented("refractory", refractory))
+        for key, ev in self.events.items():
+            doc = f"  ({ev.doc})" if ev.doc else ""
+            lines += _commented(f"event {key}{doc}", ev.condition)
+            if ev.code.strip():
+                lines += _commented(f"on {key} (run_on_event, when={ev.when!r}, "
+                                    f"order={ev.order})", ev.code)
+        return lines + [f"# method: {self.method}"]
 
     def make_group(self, N, name=None, dt=None, order=0, update_orders=None,
                    **values) -> NeuronGroup:
@@ -572,7 +660,11 @@ class NeuronModel(_Model):
             name=name or f"{self.name}*",
             dt=dt,
             order=order,
+            events={key: ev.condition for key, ev in self.events.items()} or None,
         )
+        for key, ev in self.events.items():
+            if ev.code.strip():
+                group.run_on_event(key, ev.code, when=ev.when, order=ev.order)
         return self._install(group, values, updates)
 
 

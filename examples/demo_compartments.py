@@ -1,4 +1,5 @@
 """Demo: compartment voltages of the brian_dendrites model library.
+================================================================
 
 Shows, on built-in defaults and without any data file:
 
@@ -60,7 +61,7 @@ def build():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="cpp_standalone",
                         choices=["numpy", "cython", "cpp_standalone"])
     parser.add_argument("--out", default="demo_compartments.png")

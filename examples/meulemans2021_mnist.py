@@ -1,4 +1,5 @@
 """Meulemans et al. (2021), Table 1 setting on the MNIST subset: DFC beside backprop and FA.
+=========================================================================================
 
 784-256-256-256-10 networks (tanh hidden, linear output) learn the shared
 5000-image MNIST subset (4000 train / 1000 test) online: the Brian2 DFC and
@@ -24,7 +25,9 @@ from pathlib import Path
 
 from brian_dendrites.experiments.meulemans2021 import mnist_comparison
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
+# sphinx-gallery runs the examples from their folder without __file__
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mnist_5k.csv.gz"
 LABELS = {"dfc": "DFC (Brian2)", "dfc_ss": "DFC-SS (Brian2)", "backprop": "backprop MLP",
           "feedback alignment": "feedback alignment MLP"}
 
@@ -42,11 +45,12 @@ def plot(table, path):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST csv(.gz), 784 pixels + label")
     p.add_argument("--fast", action="store_true", help="1 epoch of 300 images, 784-32-10")
     p.add_argument("--epochs", type=int, default=10)

@@ -1,4 +1,5 @@
 """Meulemans et al. (2021), Fig. 3 setting: Deep Feedback Control on the toy teacher-student task.
+===============================================================================================
 
 A 15-10-10-5 network (tanh hidden, linear output) learns a teacher of the same
 shape online, with the Brian2 DFC learners (``'dfc'``: the update averaged over
@@ -45,11 +46,12 @@ def plot(table, path):
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--fast", action="store_true", help="2 epochs of 100 samples")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)

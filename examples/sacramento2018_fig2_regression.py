@@ -1,4 +1,5 @@
 """Sacramento et al. (2018), Fig. 2: the hidden layer learns through apical errors.
+================================================================================
 
 Brian2 rate mode (full continuous dynamics, ``cpp_standalone``). Student
 30-50-10 with 10 interneurons, teacher 30-20-10,
@@ -54,11 +55,12 @@ def plot(out, path):
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true", help="1000 patterns of 20 ms")
     mode.add_argument("--paper", action="store_true", help="the paper's 10^4 patterns of 100 ms")

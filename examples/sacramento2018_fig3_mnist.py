@@ -1,4 +1,5 @@
 """Sacramento et al. (2018), Fig. 3: MNIST with the dendritic microcircuit.
+========================================================================
 
 Reproduces the paper's MNIST experiment (Fig. 3, 784-500-500-10 in the
 two-step steady-state approximation; paper: 1.96 % test error on full MNIST,
@@ -53,7 +54,8 @@ from brian_dendrites.experiments.sacramento2018_mnist import (
     mnist_summary,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+# sphinx-gallery runs the examples from their folder without __file__
+ROOT = (Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()).parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
 
 
@@ -146,7 +148,8 @@ def plot(result, path, fast=False):
         a.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):

@@ -1,4 +1,5 @@
 """Sacramento et al. (2018), Fig. S1: the self-predicting state emerges from random weights.
+=========================================================================================
 
 Brian2 rate mode (full continuous dynamics, ``cpp_standalone``). A
 microcircuit starts from random weights, sees random inputs ``U(-1, 1)`` with
@@ -40,11 +41,12 @@ def plot(out, path):
     ax[1].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--fast", action="store_true", help="1000 patterns instead of 2000")
     p.add_argument("--seed", type=int, default=0, help="initial weights (inputs: seed + 1)")
     p.add_argument("--out", default="sacramento2018_self_predicting.png")

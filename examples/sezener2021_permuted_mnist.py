@@ -1,4 +1,5 @@
 """Sezener et al. (2021): Dendritic Gated Networks forget less than an MLP (permuted MNIST).
+=========================================================================================
 
 Trains the Brian2 DGN (:class:`~brian_dendrites.DendriticGatedClassifier`,
 ten one-vs-all networks compiled into one ``cpp_standalone`` binary) and the
@@ -27,7 +28,9 @@ import numpy as np
 
 from brian_dendrites.experiments.sezener2021 import dgn_permuted_mnist
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
+# sphinx-gallery runs the examples from their folder without __file__
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mnist_5k.csv.gz"
 
 
 def plot(out, path):
@@ -63,11 +66,12 @@ def plot(out, path):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST csv(.gz), 784 pixels + label")
     p.add_argument("--fast", action="store_true", help="2 tasks x 200 images, a small DGN")
     p.add_argument("--seed", type=int, default=0)

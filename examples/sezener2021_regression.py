@@ -1,4 +1,5 @@
 """Sezener et al. (2021): a Dendritic Gated Network learns a nonlinear regression online.
+======================================================================================
 
 The Brian2 DGN regressor (:class:`~brian_dendrites.DendriticGatedRegressor`,
 identity outputs, squared error, every neuron predicting the target from the
@@ -35,11 +36,12 @@ def plot(table, path):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    if __name__ != "__main__":  # run as a script (or by sphinx-gallery): the figure stays
+        plt.close(fig)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--fast", action="store_true", help="one pass over 600 samples, numpy target")
     p.add_argument("--step", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,5 @@
 """Urbanczik & Senn (2014), Fig. 1B: the dendrite learns to predict the soma.
+==========================================================================
 
 One two-compartment neuron (:func:`brian_dendrites.models.urbanczik_senn_neuron`,
 NEST ``pp_cond_exp_mc_urbanczik`` defaults) receives on its dendrite a frozen
@@ -52,7 +53,7 @@ from brian_dendrites.experiments.urbanczik_senn2014 import Protocol, run_protoco
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fast", action="store_true", help="1 + 18 + 1 repetitions")
     parser.add_argument("--out", default="urbanczik_senn2014_fig1.png")
     parser.add_argument("--seed", type=int, default=0, help="seed of the frozen input pattern")
