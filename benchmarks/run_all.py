@@ -13,6 +13,7 @@ Runs, each in its own process (one thread each, same machine, same run):
 5. ``bench_fig2.py``           the Fig. 2 microcircuit (30-50-10) per 100 ms pattern vs NumPy
 6. ``bench_dgn.py``            DGN 10 x [784, 10, 10, 1] x 100 branches per training sample vs NumPy
 7. ``bench_dfc.py``            DFC [784, 256, 256, 256, 10], 100 steps, per training sample vs NumPy dger
+8. ``bench_cells.py``          1000 five-compartment cells (brian_dendrites.cells) vs Dendrify and NEURON
 
 and, with ``--out``, writes everything printed (with the date, machine and
 load average) to a file for ``docs/benchmarks.md``.
@@ -28,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_dense_layer.py", "bench_microcircuit.py", "bench_urbanczik_nest.py",
-           "bench_sweep.py", "bench_fig2.py", "bench_dgn.py", "bench_dfc.py"]
+           "bench_sweep.py", "bench_fig2.py", "bench_dgn.py", "bench_dfc.py", "bench_cells.py"]
 
 
 def main(argv=None):

@@ -371,3 +371,22 @@ def test_mnist_example_fast_mode(mnist_path, tmp_path, run_example, cache_dir):
     assert (last < 0.75).all(), last
     with pytest.raises(SystemExit):
         run_example("meulemans2021_mnist", ["--data", str(tmp_path / "missing.csv")])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "target not met yet: DFC (MNIST_DFC settings) 11.1 % after 6 epochs vs backprop 7.6 % "
+    "(NumPy DFC-SSA with the same settings: 7.8 % after 10 epochs vs backprop 7.0 %); "
+    "see docs/dfc.md"))
+def test_mnist_reproduction_dfc_within_two_points_of_backprop(mnist_path, cache_dir):
+    """The issue's MNIST setting: 784-256-256-256-10, 4000 train / 1000 test images, 10 epochs,
+    online; DFC within 2 points of backprop trained in the same run from the same weights
+    (about 1.5 h on one core: the Brian2 DFC and DFC-SS simulate 100 steps per sample).
+    """
+    from brian_dendrites.experiments.meulemans2021 import mnist_comparison
+
+    table = mnist_comparison(mnist_path, cache_dir=cache_dir)
+    last = table[table.epoch == 10].set_index("method").test_error
+    assert last["backprop"] < 0.09, last
+    assert last["dfc"] <= last["backprop"] + 0.02, last
+    assert last["dfc_ss"] <= last["backprop"] + 0.04, last
