@@ -827,7 +827,7 @@ class Dendrite(Compartment):
 
 
 def cable(name, n, length, diameter, **kwargs):
-    """A dendrite of ``n`` equal segments ``<name>_0 ... <name>_<n-1>`` and their chain.
+    """A dendrite of ``n`` equal segments (``<name>_0`` to ``<name>_<n-1>``) and their chain.
 
     Parameters
     ----------
