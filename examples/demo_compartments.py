@@ -24,40 +24,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import Hz, PoissonGroup, SpikeMonitor, StateMonitor, TimedArray, ms, mV  # noqa: E402
+from brian2 import ms  # noqa: E402
 
 import brian_dendrites.models as models  # noqa: E402
 from brian_dendrites.engine import Simulation  # noqa: E402
+from brian_dendrites.experiments.demo_compartments import demo_network  # noqa: E402
 
 DURATION = 300 * ms
 
 
 def build():
-    """The demo network: one pyramidal neuron, one Urbanczik–Senn neuron."""
-    pyr = models.pyramidal_neuron().make_group(1, name="pyr")
-    # inputs per 1 ms: basal step at 20 ms, apical at 120 ms, teacher at 200 ms
-    steps = np.zeros((300, 3))
-    steps[20:, 0] = 4.0
-    steps[120:, 1] = 2.0
-    steps[200:, 2] = 1.0
-    drive = TimedArray(steps, dt=1 * ms, name="drive")
-    pyr.run_regularly(
-        "v_B = drive(t, 0)\nv_A_td = drive(t, 1)\nnudge = drive(t, 2)",
-        when="start", order=-1, name="pyr_drive",
-    )
-    pyr.u_tgt = 0.5
-    us = models.urbanczik_senn_neuron().make_group(1, name="us")
-    us.U = -70 * mV
-    us.V = -70 * mV
-    inputs = PoissonGroup(200, rates=10 * Hz, name="inputs")
-    syn = models.urbanczik_senn_spiking_synapse().make_synapses(inputs, us, name="us_syn",
-                                                                connect=True)
-    syn.w = "rand()*60*pA"
-    mon_p = StateMonitor(pyr, ["u", "v_B", "v_A"], record=True, name="mon_p", when="end")
-    mon_u = StateMonitor(us, ["U", "V", "V_star"], record=True, name="mon_u", when="end")
-    spikes = SpikeMonitor(us, name="spikes")
-    return dict(pyr=pyr, drive=drive, us=us, inputs=inputs, us_syn=syn,
-                mon_p=mon_p, mon_u=mon_u, spikes=spikes)
+    """The demo network (:func:`brian_dendrites.experiments.demo_compartments.demo_network`)."""
+    return demo_network(DURATION)
 
 
 def main(argv=None):
