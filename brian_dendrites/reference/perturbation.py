@@ -109,6 +109,11 @@ def mlp_forward(weights, X, activation="tanh", output_activation="linear", noise
     return a, r
 
 
+def _half_sse(out, Y):
+    """Per-sample ``|out - Y|^2 / 2``."""
+    return 0.5 * np.sum((out - Y) ** 2, axis=1)
+
+
 def mlp_loss(weights, X, Y, activation="tanh", output_activation="linear") -> np.ndarray:
     """Per-sample loss ``0.5 ||r_L - y||^2`` of the bias-free MLP.
 
@@ -119,7 +124,7 @@ def mlp_loss(weights, X, Y, activation="tanh", output_activation="linear") -> np
     """
     Ws, X, Y = _check(weights, X, Y)
     _, r = mlp_forward(Ws, X, activation, output_activation)
-    return 0.5 * np.sum((r[-1] - Y) ** 2, axis=1)
+    return _half_sse(r[-1], Y)
 
 
 def node_perturbation_updates(weights, X, Y, sigma=1e-2, lr=1.0, rng=None, activation="tanh",
@@ -161,7 +166,7 @@ def node_perturbation_updates(weights, X, Y, sigma=1e-2, lr=1.0, rng=None, activ
     noise = [sigma * rng.standard_normal((n, W.shape[0])) for W in Ws]
     _, r = mlp_forward(Ws, X, activation, output_activation)
     _, rp = mlp_forward(Ws, X, activation, output_activation, noise=noise)
-    dL = 0.5 * np.sum((rp[-1] - Y) ** 2, axis=1) - 0.5 * np.sum((r[-1] - Y) ** 2, axis=1)
+    dL = _half_sse(rp[-1], Y) - _half_sse(r[-1], Y)
     coef = -lr * dL / sigma ** 2
     return [coef[:, None, None] * xi[:, :, None] * r[k][:, None, :] for k, xi in enumerate(noise)]
 
@@ -208,6 +213,6 @@ def weight_perturbation_updates(weights, X, Y, sigma=1e-3, lr=1.0, rng=None, act
     for k, W in enumerate(Ws):
         r = phis[k](r @ W.T)
         rp = phis[k](np.einsum("nij,nj->ni", W[None] + Xi[k], rp))
-    dL = 0.5 * np.sum((rp - Y) ** 2, axis=1) - 0.5 * np.sum((r - Y) ** 2, axis=1)
+    dL = _half_sse(rp, Y) - _half_sse(r, Y)
     coef = -lr * dL / sigma ** 2
     return [coef[:, None, None] * xi for xi in Xi]
