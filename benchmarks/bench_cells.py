@@ -82,9 +82,9 @@ Usage::
 ``--quick``: 100 cells, 2 repeats, 1 Dendrify rebuild. ``--variants`` also
 builds our cells with Brian2's ``PoissonGroup`` drawing the trains in the
 binary, and with ``method='exponential_euler'``, and a copy of our project
-whose neuron state-update loop is vectorised by hand (``#pragma GCC ivdep``,
-see :func:`vectorised_copy`: what the library does not do yet), and times
-them beside the main binary (where the time goes). Dendrify and NEURON are optional: a
+with the element loops as Brian2 generated them (without the engine's
+``#pragma GCC ivdep``, see :func:`scalar_copy`), and times them beside the
+main binary (where the time goes). Dendrify and NEURON are optional: a
 missing one is skipped with a message.
 """
 
@@ -229,21 +229,21 @@ def binary_timer(project_dir):
     return timer
 
 
-def vectorised_copy(project_dir, dest):
-    """Our compiled project copied to ``dest`` with the neuron state update vectorised.
+def scalar_copy(project_dir, dest):
+    """Our compiled project copied to ``dest`` with its element loops as Brian2 wrote them.
 
-    Profiling only (not what the library generates): ``#pragma GCC ivdep``
-    before the loop of every ``*_stateupdater_codeobject*.cpp`` (as generated,
-    GCC does not prove that the loop's arrays do not overlap, despite
-    Brian2's ``__restrict`` local pointers, and keeps it scalar), then
-    ``make``. Returns the compilation seconds.
+    The engine marks element loops that carry no dependency with ``#pragma
+    GCC ivdep`` (:func:`brian_dendrites._brian_compat.mark_independent_loop`),
+    which lets GCC vectorise the neuron state update; this copy removes the
+    pragma again and runs ``make``, to show what it is worth. Returns the
+    compilation seconds.
     """
     shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("results*"))
-    loop = "    for(int _idx=0; _idx<_N; _idx++)"
-    for f in (Path(dest) / "code_objects").glob("*stateupdater_codeobject*.cpp"):
+    for f in (Path(dest) / "code_objects").glob("*.cpp"):
         text = f.read_text()
-        if loop in text:
-            f.write_text(text.replace(loop, "    #pragma GCC ivdep\n" + loop, 1))
+        if "#pragma GCC ivdep\n" in text:
+            f.write_text("".join(line for line in text.splitlines(keepends=True)
+                                 if line.strip() != "#pragma GCC ivdep"))
     t0 = time.perf_counter()
     subprocess.run(["make"], cwd=dest, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -468,10 +468,10 @@ def _run(args, inputs, n, repeats, n_rebuild, d_msg, n_msg, root, cache):
             vs = ours_simulation(inputs, cache, name="bench_cells_var", **kw)
             rows[label] = {"build": vs.build_time}
             timers[label] = binary_timer(vs.project_dir)
-        label = "ours, vectorised (patched)"
-        vdir = root / "vectorised"
+        label = "ours, scalar loop (no ivdep)"
+        vdir = root / "scalar"
         shutil.rmtree(vdir, ignore_errors=True)
-        rows[label] = {"build": vectorised_copy(sim.project_dir, vdir)}
+        rows[label] = {"build": scalar_copy(sim.project_dir, vdir)}
         timers[label] = binary_timer(vdir)
     sums = {"ours": ours_sum}
     if d_msg is None:

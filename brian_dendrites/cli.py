@@ -15,7 +15,8 @@ Subcommands (each has ``--help``):
 ``sweep GRID.toml``
     A parameter grid from a TOML file through :func:`brian_dendrites.sweep`.
 ``bench``
-    The benchmarks of a source checkout (``benchmarks/run_all.py --quick``).
+    The benchmarks (``benchmarks/run_all.py --quick``) of a source checkout,
+    or those installed with the package.
 
 Every command writes into ``--out`` (default ``brian_dendrites_out/<command>``):
 tables as CSV, settings and final numbers as JSON, figures as PNG.
@@ -541,18 +542,36 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def _benchmark_locations() -> list:
+    """Where the benchmark scripts may be: a source checkout's ``benchmarks/``, then the install's.
+
+    ``pip install`` puts the scripts into ``<prefix>/share/brian_dendrites/benchmarks``
+    (``data_files`` in setup.cfg); ``<prefix>`` is the environment's data path.
+    """
+    import sysconfig
+
+    places = [Path(__file__).resolve().parent.parent / "benchmarks"]
+    for prefix in (sysconfig.get_paths().get("data"), sys.prefix):
+        if prefix:
+            places.append(Path(prefix) / "share" / "brian_dendrites" / "benchmarks")
+    return places
+
+
 def _benchmarks_dir():
-    """The ``benchmarks/`` folder of a source checkout, or None when installed without it."""
-    here = Path(__file__).resolve().parent.parent / "benchmarks"
-    return here if (here / "run_all.py").is_file() else None
+    """The first folder of `_benchmark_locations` holding ``run_all.py``, or None."""
+    for place in _benchmark_locations():
+        if (place / "run_all.py").is_file():
+            return place
+    return None
 
 
 def cmd_bench(args) -> int:
-    """Run the source checkout's benchmarks (``benchmarks/run_all.py --quick``)."""
+    """Run the benchmarks (``benchmarks/run_all.py --quick``) of a checkout or of the install."""
     folder = _benchmarks_dir()
     if folder is None:
-        raise CLIError("bench: benchmarks/run_all.py is not present (it ships with a source "
-                       "checkout of brian_dendrites, not with an installed package)")
+        raise CLIError("bench: benchmarks/run_all.py is not present (looked in "
+                       + ", ".join(str(p) for p in _benchmark_locations())
+                       + "); reinstall brian_dendrites with pip or run from a source checkout")
     scripts = sorted(p.name for p in folder.glob("bench_*.py"))
     for name in args.only or ():
         if name not in scripts:
@@ -670,11 +689,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("bench", help="run the benchmarks of a source checkout",
-                       description="Run benchmarks/run_all.py --quick of a source checkout "
-                       "(each benchmark times a library function against its NumPy "
-                       "yardstick). Fails with one line when the benchmarks are not present "
-                       "(an installed package has none).")
+    p = sub.add_parser("bench", help="run the benchmarks (benchmarks/run_all.py)",
+                       description="Run benchmarks/run_all.py --quick of a source checkout, "
+                       "or the copy installed with the package in "
+                       "<prefix>/share/brian_dendrites/benchmarks (each benchmark times a "
+                       "library function against its NumPy yardstick). Fails with one line "
+                       "when neither is present.")
     p.add_argument("--only", nargs="+", metavar="SCRIPT", help="benchmark scripts to run, e.g. "
                    "bench_dense_layer.py")
     p.add_argument("--full", action="store_true", help="full runs instead of --quick")

@@ -17,8 +17,14 @@ error signal that ``B1`` carries and backprop's. The run itself is
 :func:`brian_dendrites.experiments.sacramento2018.fig2_regression`.
 
 Run ``python examples/sacramento2018_fig2_regression.py`` (20 ms patterns,
-4000 of them, a few minutes), ``--paper`` (the paper's 100 ms x 10^4) or
-``--fast`` (1000 patterns, for a first look).
+4000 of them, test error every 400 patterns, a few minutes), ``--paper`` (the
+paper's 100 ms x 10^4) or ``--fast`` (the same 4000 patterns, tested every
+1000: about 1.5 minutes). Fewer patterns do not show the effect: after 1000
+the hidden error-signal angle has only begun to fall (82 against 97 deg with
+the hidden layer frozen) and (a) and (b) are equal. At 4000 (seed 0) the angle
+is down to 52 deg against 94 deg, ``W2`` has turned toward ``B1`` (79 against
+91 deg) and (a) ends 1.34x below (b); seed 2 (``--seed 2``, the default
+suite's test) 2.09x.
 """
 
 import argparse
@@ -62,7 +68,8 @@ def plot(out, path):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--fast", action="store_true", help="1000 patterns of 20 ms")
+    mode.add_argument("--fast", action="store_true",
+                      help="4000 patterns of 20 ms, tested every 1000 (the CI-sized protocol)")
     mode.add_argument("--paper", action="store_true", help="the paper's 10^4 patterns of 100 ms")
     p.add_argument("--patterns", type=int, default=None,
                    help="training patterns instead of the mode's (a multiple of 200; a smoke test)")
@@ -72,9 +79,7 @@ def main(argv=None):
     p.add_argument("--target", default="cpp_standalone")
     a = p.parse_args(argv)
     protocol = dict(FIG2_PAPER if a.paper else FIG2_CI)
-    if a.fast:
-        protocol["n_train"] = 1000
-    every = protocol["n_train"] // 10 if not a.fast else 250
+    every = protocol["n_train"] // 10 if not a.fast else 1000
     if a.patterns is not None:
         if a.patterns < 200 or a.patterns % 200:
             p.error(f"--patterns must be a positive multiple of 200, got {a.patterns}")

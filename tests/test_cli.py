@@ -151,6 +151,27 @@ def test_the_checkout_has_its_benchmarks():
     assert cli._benchmarks_dir() == ROOT / "benchmarks"
 
 
+def test_an_install_has_its_benchmarks(tmp_path, monkeypatch):
+    """Every benchmark script is installed where `bench` looks when there is no checkout."""
+    import configparser
+    import sysconfig
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    shipped = {dest.strip(): src.split() for dest, src in cfg["options.data_files"].items()}
+    patterns = shipped["share/brian_dendrites/benchmarks"]
+    files = {p.name for pattern in patterns for p in ROOT.glob(pattern)}
+    assert files == {p.name for p in (ROOT / "benchmarks").glob("*.py")}
+    installed = Path(sysconfig.get_paths()["data"]) / "share" / "brian_dendrites" / "benchmarks"
+    assert installed in cli._benchmark_locations()[1:]
+    # with no checkout, the installed copy is found
+    place = tmp_path / "share" / "brian_dendrites" / "benchmarks"
+    place.mkdir(parents=True)
+    (place / "run_all.py").write_text("")
+    monkeypatch.setattr(cli, "_benchmark_locations", lambda: [tmp_path / "none", place])
+    assert cli._benchmarks_dir() == place
+
+
 @pytest.mark.parametrize("argv, match", [
     (["train", "hebb", "--task", "teacher_student"], "unknown theory 'hebb'"),
     (["train", "dgn", "--task", "teacher_studnt"], "did you mean 'teacher_student'"),

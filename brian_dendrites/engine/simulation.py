@@ -83,6 +83,7 @@ from .._brian_compat import (
     device_run_environment,
     hoist_run_clock,
     make_command,
+    mark_independent_loop,
     reset_device,
     use_precompiled_header,
 )
@@ -576,6 +577,7 @@ class Simulation:
             finally:
                 prefs["codegen.cpp.headers"] = old_headers
             _hoist_run_clock(staging)
+            _mark_independent_loops(staging)
             self._collect(objs)
             for info in self._vars.values():
                 owner = objs[info.key.split(".", 1)[0]]
@@ -860,6 +862,23 @@ def _hoist_run_clock(directory: Path):
                      "is read after every step, as Brian2 wrote it")
         return
     path.write_text(patched)
+
+
+def _mark_independent_loops(directory: Path):
+    """Let the compiler vectorise element loops that carry no dependency (see `mark_independent_loop`).
+
+    On 1000 five-compartment cells (benchmarks/bench_cells.py) the state
+    update was 2.1-2.3x faster vectorised; loops with random numbers or
+    scattered writes stay as Brian2 wrote them.
+    """
+    marked = 0
+    for path in sorted((Path(directory) / "code_objects").glob("*.cpp")):
+        source = path.read_text()
+        patched = mark_independent_loop(source)
+        if patched is not None:
+            path.write_text(patched)
+            marked += 1
+    logger.debug(f"marked {marked} element loops as free of loop-carried dependencies")
 
 
 #: Brian2's uniqueness suffix of a code-object name, also when a word character
