@@ -23,6 +23,11 @@ same machine load, and the minimum of each is reported (``np.outer``: three repe
 compile time is reported separately.  BLAS is limited to one thread.
 
 Run ``python benchmarks/bench_dense_layer.py`` (add ``--quick`` for fewer repeats).
+``--threads N`` also builds the dense layer with N OpenMP threads
+(``devices.cpp_standalone.openmp_threads``; weight updates split over rows, the
+summed input over target neurons) and prints its speed-up over one thread and
+whether its weights equal the one-thread weights bit for bit. NumPy stays on
+one thread (BLAS threads would be a different comparison).
 """
 
 import os
@@ -97,7 +102,7 @@ def numpy_blas(r, target, w0, dtype):
     return elapsed, w
 
 
-def brian_layer(r, target, w0, dtype, dense, directory):
+def brian_layer(r, target, w0, dtype, dense, directory, threads=0):
     """Build the layer in cpp_standalone, run it once, and return how to time it.
 
     Returns
@@ -112,6 +117,8 @@ def brian_layer(r, target, w0, dtype, dense, directory):
         repeats of Brian and of NumPy can be interleaved under the same load.
     switched : list of str
         What `apply_dense` switched (empty for stock).
+
+    ``threads``: OpenMP threads of the binary (0: none).
     """
     import subprocess
 
@@ -123,7 +130,7 @@ def brian_layer(r, target, w0, dtype, dense, directory):
 
     set_device("cpp_standalone", build_on_run=False)
     try:
-        prefs.devices.cpp_standalone.openmp_threads = 0
+        prefs.devices.cpp_standalone.openmp_threads = threads
         prefs.core.default_float_dtype = dtype
         b2.defaultclock.dt = DT * second
         pre = NeuronGroup(N_PRE, "r : 1 (constant)", name="pre")
@@ -165,6 +172,7 @@ def brian_layer(r, target, w0, dtype, dense, directory):
         cmd = [os.path.join(directory, "main"), "--results_dir", results + os.sep,
                f"{name}={string_value}"]
     finally:
+        prefs.devices.cpp_standalone.openmp_threads = 0
         device.reinit()
         reset_device()
         reinit_devices()
@@ -190,7 +198,11 @@ def main(argv=None):
     parser.add_argument(
         "--build-dir", default=None, help="where to build (default: a temporary dir)"
     )
+    parser.add_argument("--threads", type=int, default=0,
+                        help="also time the dense layer with this many OpenMP threads (>= 2)")
     args = parser.parse_args(argv)
+    if args.threads == 1 or args.threads < 0:
+        parser.error(f"--threads must be at least 2 (or 0: off), got {args.threads}")
     # Brian's post-run NaN check compares float32 arrays with 1e50
     warnings.filterwarnings("ignore", "overflow encountered in cast")
     repeats = 3 if args.quick else 10
@@ -203,12 +215,15 @@ def main(argv=None):
         for dtype in (np.float64, np.float32):
             name = np.dtype(dtype).name
             builds = {}
-            for label, dense in (("stock", False), ("dense", True)):
+            variants = [("stock", False, 0), ("dense", True, 0)]
+            if args.threads:
+                variants.append(("threads", True, args.threads))
+            for label, dense, threads in variants:
                 directory = os.path.join(root, f"{label}_{name}")
-                builds[label] = brian_layer(r, target, w0, dtype, dense, directory)
+                builds[label] = brian_layer(r, target, w0, dtype, dense, directory, threads)
             # interleave the repeats so that every implementation sees the
             # same machine load; keep the minimum of each
-            times = {"outer": [], "blas": [], "stock": [], "dense": []}
+            times = {"outer": [], "blas": [], **{label: [] for label in builds}}
             w_blas = None
             for rep in range(repeats):
                 if rep < 3:  # np.outer is slow and never close
@@ -216,7 +231,7 @@ def main(argv=None):
                 t_b, w_b = numpy_blas(r, target, w0, dtype)
                 times["blas"].append(t_b)
                 w_blas = w_b if w_blas is None else w_blas
-                for label in ("stock", "dense"):
+                for label in builds:
                     times[label].append(builds[label][2]())
             outer, t_blas = min(times["outer"]), min(times["blas"])
             res = {label: (builds[label][0], min(times[label]), builds[label][1],
@@ -238,6 +253,9 @@ def main(argv=None):
                     brian_vs_blas=float(np.max(np.abs(w_dense - w_blas)) / scale),
                 )
             )
+            if args.threads:
+                rows[-1].update(threads=res["threads"][1],
+                                threads_identical=bool(np.array_equal(res["threads"][2], w_dense)))
     finally:
         if args.build_dir is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -260,6 +278,13 @@ def main(argv=None):
             f"{row['compile_stock']:5.1f}/{row['compile_dense']:<5.1f}  "
             f"{row['identical']!s:5s} {row['dense_vs_stock']:.1e} {row['brian_vs_blas']:.1e}"
         )
+    if args.threads:
+        print(f"\ndense layer with {args.threads} OpenMP threads (on {os.cpu_count()} cores)")
+        for row in rows:
+            print(f"{row['dtype']:8s} {row['threads']:8.3f} s vs {row['dense']:.3f} s on one thread: "
+                  f"{row['dense'] / row['threads']:.2f}x faster, {row['threads'] / row['blas']:.2f}x "
+                  f"one-thread BLAS; weights equal to one thread's bit for bit: "
+                  f"{row['threads_identical']}")
     return rows
 
 

@@ -550,11 +550,10 @@ def apply_dense(objects):
             else:
                 updaters.append(su)
         if threads:
-            # The dense summed_variable loop is serial like the stock one;
-            # nothing to change, but say so.
             logger.debug(
-                f"apply_dense: summed variables of '{obj.name}' run serially "
-                f"(openmp_threads={threads})."
+                f"apply_dense: '{obj.name}' with openmp_threads={threads}: updates split "
+                "over presynaptic rows, sums onto postsynaptic targets over target "
+                "elements, sums onto presynaptic targets serial."
             )
         updaters.extend(obj.summed_updaters.values())
         if not updaters:

@@ -61,7 +61,7 @@ if ((long)_N != (long)_N_pre * (long)_N_post)
 #endif
 {% endmacro %}
 
-{% macro dense_peel(name, row) %}
+{% macro dense_peel(name, row, limit='_N_post') %}
 {# Number of leading elements of a weight row to handle before the vector
    loop so that the row's synaptic array ({{name}}, chosen by
    DenseCPPCodeGenerator) is 32-byte aligned in the vector loop.  Brian's
@@ -71,7 +71,7 @@ if ((long)_N != (long)_N_pre * (long)_N_post)
    of additions into any target. #}
 {% if name %}
 int _dense_peel = (int)(((32u - ((uintptr_t)({{name}} + ({{row}})) & 31u)) & 31u) / sizeof({{name}}[0]));
-if (_dense_peel > _N_post) _dense_peel = _N_post;
+if (_dense_peel > {{limit}}) _dense_peel = {{limit}};
 {% else %}
 const int _dense_peel = 0;
 {% endif %}

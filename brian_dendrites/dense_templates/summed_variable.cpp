@@ -57,6 +57,38 @@
 
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
+    {% if _dense_target_idx == '_dense_post' and openmp_pragma('with_openmp') %}
+    // OpenMP: every thread takes a range of target elements (columns of the
+    // weight matrix, boundaries at multiples of 8 elements) and adds their
+    // terms over all rows in increasing synapse order, as one thread does:
+    // the sums are bit-identical to the serial loop, with no atomics.
+    {{ openmp_pragma('parallel') }}
+    {
+        const int _dense_nt = {{ openmp_pragma('get_num_threads') }};
+        const int _dense_tid = {{ openmp_pragma('get_thread_num') }};
+        const int _dense_chunk = (((_N_post + _dense_nt - 1) / _dense_nt) + 7) / 8 * 8;
+        const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_chunk : _N_post;
+        const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
+        {% if _target_var_array not in vector_code %}
+        int _dense_pre0 = 0;
+        for (; _dense_pre0 + 4 <= _N_pre; _dense_pre0 += 4)
+        {
+            {{ dense.dense_peel(_dense_align_array, '_dense_pre0 * _N_post + _dense_c0', '_dense_c1 - _dense_c0') }}
+            {{ dense.summed_block_loop('_dense_c0', '_dense_c0 + _dense_peel', _target_var_array) }}
+            {{ dense.summed_block_loop('_dense_c0 + _dense_peel', '_dense_c1', _target_var_array) }}
+        }
+        for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
+        {% else %}
+        for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+        {% endif %}
+        {
+            const int _dense_row = _dense_pre * _N_post;
+            {{ dense.dense_peel(_dense_align_array, '_dense_row + _dense_c0', '_dense_c1 - _dense_c0') }}
+            {{ dense.summed_row_loop('_dense_c0', '_dense_c0 + _dense_peel', _target_var_array, _dense_target_idx) }}
+            {{ dense.summed_row_loop('_dense_c0 + _dense_peel', '_dense_c1', _target_var_array, _dense_target_idx) }}
+        }
+    }
+    {% else %}
     {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code %}
     // Rows of the weight matrix are taken four at a time: each target element
     // is loaded once, receives the four terms in increasing synapse order (as
@@ -78,4 +110,5 @@
         {{ dense.summed_row_loop('0', '_dense_peel', _target_var_array, _dense_target_idx) }}
         {{ dense.summed_row_loop('_dense_peel', '_N_post', _target_var_array, _dense_target_idx) }}
     }
+    {% endif %}
 {% endblock %}

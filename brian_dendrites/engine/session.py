@@ -114,6 +114,9 @@ class Session:
         the preference's current value, float64 unless changed); see
         :class:`~brian_dendrites.engine.Simulation`. State, weights and
         results are arrays of this type.
+    threads : int
+        OpenMP threads of the compiled binary (``cpp_standalone`` only; see
+        :class:`~brian_dendrites.engine.Simulation`).
 
     Attributes
     ----------
@@ -140,7 +143,7 @@ class Session:
 
     def __init__(self, build: Callable[[], Circuit], target: str = "cpp_standalone",
                  seed: int | None = None, cache_dir=None, name: str = "session",
-                 dense: bool = True, dtype=None):
+                 dense: bool = True, dtype=None, threads: int = 1):
         if not callable(build):
             raise TypeError(f"build must be a callable returning a Circuit, got {type(build).__name__}")
         if target not in TARGETS:
@@ -162,7 +165,7 @@ class Session:
 
             self.simulation = Simulation(build_in_device, duration, target=target, dt=dt,
                                          seed=seed, cache_dir=cache_dir, name=name, dense=dense,
-                                         dtype=dtype)
+                                         dtype=dtype, threads=threads)
         self.circuit: Circuit = holder["circuit"]
         self.initial_state = {k: built[k] for k in self.simulation.state_variables}
         self.state = dict(self.initial_state)

@@ -182,6 +182,17 @@ def _with_float_dtype(dtype):
         prefs.core.default_float_dtype = old
 
 
+@contextlib.contextmanager
+def _with_threads(threads):
+    """Generate code with ``prefs.devices.cpp_standalone.openmp_threads`` (0 for one thread)."""
+    old = prefs.devices.cpp_standalone.openmp_threads
+    prefs.devices.cpp_standalone.openmp_threads = 0 if threads == 1 else int(threads)
+    try:
+        yield
+    finally:
+        prefs.devices.cpp_standalone.openmp_threads = old
+
+
 if "brian_dendrites" not in prefs.pref_register:  # a module reload must not register twice
     prefs.register_preferences(
         "brian_dendrites",
@@ -399,6 +410,17 @@ class Simulation:
         the cache. Run values are converted to this type (a value outside
         float32's range is an error); ``TimedArray`` inputs and clocks stay
         float64 (Brian2 stores them so).
+    threads : int
+        OpenMP threads of the compiled binary (``cpp_standalone`` only;
+        Brian2's ``devices.cpp_standalone.openmp_threads``, set for this
+        build). 1 (default): no OpenMP. With more, Brian2's templates split
+        their element loops over threads, and the dense templates split
+        every weight update over presynaptic rows and every summed input
+        onto postsynaptic targets over target elements, each element
+        receiving its terms in the same order as with one thread: results
+        are bit-identical to one thread, except for random numbers (Brian2
+        gives each thread its own generator) and Brian2's stock code for
+        synaptic events. Each thread count is its own binary in the cache.
 
     Examples
     --------
@@ -425,6 +447,7 @@ class Simulation:
         name: str = "sim",
         dense: bool = True,
         dtype=None,
+        threads: int = 1,
     ):
         if not callable(build):
             raise TypeError(f"build must be callable, got {type(build).__name__}")
@@ -443,10 +466,17 @@ class Simulation:
         _check_seed(seed, "seed")
         if not isinstance(name, str) or not name.replace("_", "").isalnum():
             raise ValueError(f"name must be alphanumeric (underscores allowed), got {name!r}")
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise ValueError(f"threads must be a positive integer (OpenMP threads), got {threads!r}")
+        if threads > 1 and target != "cpp_standalone":
+            raise ValueError(f"threads={threads} needs target='cpp_standalone' (Brian2 runs the "
+                             f"{target!r} target in one thread), got target={target!r}")
         self.target = target
         self.duration = duration
         self.dt = dt
         self.seed = seed
+        #: OpenMP threads of the binary (1: no OpenMP).
+        self.threads = int(threads)
         self.name = name
         self.dense = bool(dense)
         #: The floating-point type of the network (a ``numpy.dtype``).
@@ -528,7 +558,7 @@ class Simulation:
 
     def _build_standalone(self, build):
         t0 = time.perf_counter()
-        with _terminate_as_exit(), _with_float_dtype(self.dtype):
+        with _terminate_as_exit(), _with_float_dtype(self.dtype), _with_threads(self.threads):
             self._generate_and_install(build)
         if not _binary_ok(self.project_dir):
             raise RuntimeError(f"compilation failed in {self.project_dir}")

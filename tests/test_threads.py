@@ -1,0 +1,129 @@
+"""OpenMP threads in compiled simulations (issue 21).
+
+The dense templates split weight updates over presynaptic rows and summed
+inputs onto postsynaptic targets over target elements, each element taking
+its terms in the serial order: threaded results must equal one thread bit
+for bit (GCC; see tests/test_dense.py for the compiler caveat).
+"""
+
+import numpy as np
+import pytest
+from brian2 import Hz, Network, NeuronGroup, Synapses, defaultclock, get_device, ms, prefs, set_device
+
+from brian_dendrites._brian_compat import reinit_devices, reset_device
+from brian_dendrites.dense import apply_dense, connect_dense
+from brian_dendrites.engine import Simulation
+
+RULE = """
+    dDelta/dt = (err_post*r_pre - Delta)/tau_w : 1 (clock-driven)
+    dw/dt = eta*Delta : 1 (clock-driven)
+    v_post = w*r_pre : 1 (summed)
+    eta : Hz (shared, constant)
+    tau_w : second (shared, constant)
+    """
+POST = """
+err : 1
+v : 1
+target = 0.5 + 0.4*sin(2*pi*20*Hz*t + 0.7*i) : 1
+"""
+# rows in blocks of four with 0-3 left over; targets split at multiples of 8
+# (37: 24 + 13 elements on two threads; 6: all on the first thread)
+SHAPES = [(9, 37), (8, 6), (13, 20), (4, 1)]
+
+
+def _pre(n, **name):
+    pre = NeuronGroup(n, "r : 1\nrbase : 1 (constant)", **name)
+    pre.rbase = 0.2 + 0.6 * np.arange(n) / n
+    pre.run_regularly("r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i))", when="start")
+    return pre
+
+
+def _layer(pre, n_post, dense=True, k=None):
+    names = {} if k is None else dict(post=dict(name=f"post{k}"), syn=dict(name=f"syn{k}"))
+    post = NeuronGroup(n_post, POST, **names.get("post", {}))
+    post.run_regularly("err = target - v", when="after_groups")
+    syn = Synapses(pre, post, RULE, method="euler", **names.get("syn", {}))
+    if dense:
+        connect_dense(syn)
+    else:
+        syn.connect()
+    syn.eta = 5 * Hz
+    syn.tau_w = 3 * ms
+    return post, syn
+
+
+@pytest.fixture
+def two_threads(tmp_path):
+    set_device("cpp_standalone", build_on_run=False)
+    prefs.devices.cpp_standalone.openmp_threads = 2
+    defaultclock.dt = 0.1 * ms
+    yield tmp_path
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    get_device().reinit()
+    reset_device()
+    reinit_devices()
+
+
+def test_threaded_dense_templates_equal_serial_stock_code(two_threads):
+    """With 2 OpenMP threads, dense updates and sums equal Brian2's serial summed loop."""
+    net = Network()
+    cases = {}
+    for n_pre, n_post in SHAPES:
+        pre = _pre(n_pre)
+        dense, stock = _layer(pre, n_post), _layer(pre, n_post, dense=False)
+        net.add(pre, *dense, *stock)
+        cases[n_pre, n_post] = dense, stock
+    assert len(apply_dense([d[1] for d, _ in cases.values()])) == len(SHAPES)
+    net.run(200 * defaultclock.dt)
+    get_device().build(directory=str(two_threads / "build"), compile=True, run=True)
+    summed = [c for c in get_device().code_objects.values()
+              if c.template_name == "summed_variable" and "_dense_c0" in c.code.cpp_file]
+    assert len(summed) == len(SHAPES)  # the threaded dense loop was generated ...
+    assert all("#pragma omp parallel" in c.code.cpp_file for c in summed)
+    for shape, ((post_d, syn_d), (post_s, syn_s)) in cases.items():
+        assert np.min(np.abs(syn_s.w[:])) > 1e-6, shape  # ... and the weights moved
+        np.testing.assert_array_equal(syn_d.w[:], syn_s.w[:], err_msg=str(shape))
+        np.testing.assert_array_equal(post_d.v[:], post_s.v[:], err_msg=str(shape))
+
+
+def _build():
+    objs = {}
+    for k, (n_pre, n_post) in enumerate(SHAPES):
+        pre = _pre(n_pre, name=f"pre{k}")
+        post, syn = _layer(pre, n_post, k=k)
+        objs.update({pre.name: pre, post.name: post, syn.name: syn})
+    return objs
+
+
+def test_simulation_threads_equal_one_thread(cache_dir):
+    """``Simulation(threads=2)``: its own binary, results equal to one thread's.
+
+    Not bit for bit: GCC compiles Brian2's own neuron code (here a ``sin`` in
+    ``run_regularly``) with ``-ffast-math``, and in the OpenMP build it
+    rounded one element of one step differently (1 ulp). The dense
+    templates themselves are bit-identical (the test above).
+    """
+    read = [f"syn{k}.w" for k in range(len(SHAPES))] + [f"post{k}.v" for k in range(len(SHAPES))]
+    runs = {}
+    for threads in (1, 2):
+        sim = Simulation(_build, 20 * ms, cache_dir=cache_dir, name="threads", threads=threads)
+        assert sim.threads == threads and len(sim.dense_synapses) == len(SHAPES)
+        runs[threads] = sim.run(read=read), sim.project_dir
+    assert runs[1][1] != runs[2][1]
+    assert "-fopenmp" in (runs[2][1] / "makefile").read_text()
+    assert "-fopenmp" not in (runs[1][1] / "makefile").read_text()
+    for key in read:
+        assert np.any(runs[1][0][key] != 0), key
+        np.testing.assert_allclose(runs[2][0][key], runs[1][0][key], rtol=1e-12, atol=0,
+                                   err_msg=key)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(threads=0), "threads must be a positive integer"),
+    (dict(threads=1.5), "threads must be a positive integer"),
+    (dict(threads=True), "threads must be a positive integer"),
+    (dict(threads=2, target="numpy"), "threads=2 needs target='cpp_standalone'"),
+])
+def test_threads_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Simulation(_build, 1 * ms, **kwargs)
