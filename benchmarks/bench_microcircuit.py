@@ -98,8 +98,19 @@ def brian_timer(n_patterns, cache_dir, dtype=np.float64):
     return timer, build_time, sim.dense_synapses
 
 
+#: samples per binary run of the steady-state learner (as a user's learner: its default chunk)
+SS_CHUNK = 1000
+
+
 def steady_state_timers(n_samples, cache_dir, seed=0):
-    """Return ``({name: timer}, build_s)``; ``timer()`` trains one epoch, returns seconds."""
+    """Return ``({name: timer}, build_s)``; ``timer()`` trains one epoch, returns seconds.
+
+    ``n_samples`` must be a multiple of :data:`SS_CHUNK`: a partial chunk is
+    padded (simulated, learning off), which would charge ours for samples
+    NumPy never sees (``--quick`` once used 500 samples in a 1000-sample chunk).
+    """
+    if n_samples % SS_CHUNK:
+        raise ValueError(f"n_samples must be a multiple of {SS_CHUNK}, got {n_samples}")
     from scipy.special import logit
 
     from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
@@ -109,7 +120,7 @@ def steady_state_timers(n_samples, cache_dir, seed=0):
     X = rng.uniform(0, 1, (n_samples, LAYERS[0]))
     y = rng.integers(0, LAYERS[-1], n_samples)
     U = logit(one_hot(y, LAYERS[-1]))
-    clf = SteadyStateMicrocircuitClassifier(LAYERS, chunk=1000, progress=False,
+    clf = SteadyStateMicrocircuitClassifier(LAYERS, chunk=SS_CHUNK, progress=False,
                                             cache_dir=cache_dir, seed=seed)
     t0 = time.perf_counter()
     clf.fit(X[:1], y[:1], epochs=0)  # compiles (or reuses) the binary
@@ -173,7 +184,7 @@ def main(argv=None):
     print(f"peak memory: binary {peak_mb:.0f} MB, this Python process (NumPy) {np_peak:.0f} MB")
     rows = [(name, t, ratio) for name, t, ratio, _ in rows]
 
-    n_samples = 500 if args.quick else 2000
+    n_samples = SS_CHUNK if args.quick else 2 * SS_CHUNK  # whole chunks: no padding
     ss_timers, ss_build = steady_state_timers(n_samples, args.cache_dir)
     ss_best = {k: np.inf for k in ss_timers}
     for _ in range(repeats):
