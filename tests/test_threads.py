@@ -13,6 +13,7 @@ from brian2 import Hz, Network, NeuronGroup, Synapses, defaultclock, get_device,
 from brian_dendrites._brian_compat import reinit_devices, reset_device
 from brian_dendrites.dense import apply_dense, connect_dense
 from brian_dendrites.engine import Simulation
+from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
 
 RULE = """
     dDelta/dt = (err_post*r_pre - Delta)/tau_w : 1 (clock-driven)
@@ -125,3 +126,42 @@ def test_simulation_threads_equal_one_thread(cache_dir):
 def test_threads_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Simulation(_build, 1 * ms, **kwargs)
+
+
+# ------------------------------------------------------------------ learners
+def _blobs(n=120, d=12, k=3, seed=3):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1, (k, d))
+    y = rng.integers(0, k, n)
+    return np.clip(centres[y] + rng.normal(0, 0.1, (n, d)), 0, 1), y
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(threads=0), "threads"),
+    (dict(threads="2"), "threads"),
+    (dict(threads=2, target="numpy"), "threads=2 needs target='cpp_standalone'"),
+])
+def test_learner_threads_validation(kwargs, match):
+    X, y = _blobs()
+    clf = SteadyStateMicrocircuitClassifier([12, 8, 3], progress=False, **kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        clf.fit(X, y, epochs=0)
+
+
+@pytest.mark.slow  # two builds
+def test_learner_with_two_threads_learns_as_with_one(cache_dir):
+    """A learner's ``threads`` reaches its binary; training equals one thread's (no noise here)."""
+    X, y = _blobs()
+    fitted = {}
+    for threads in (1, 2):
+        clf = SteadyStateMicrocircuitClassifier([12, 8, 3], chunk=60, progress=False,
+                                                cache_dir=cache_dir, threads=threads)
+        clf.fit(X, y, epochs=2)
+        assert clf.session_.simulation.threads == threads
+        assert clf.get_params()["threads"] == threads
+        fitted[threads] = clf
+    assert fitted[1].history_.train_loss.iloc[-1] < fitted[1].history_.train_loss.iloc[0]
+    w1, w2 = fitted[1].weights_, fitted[2].weights_
+    assert set(w1) == set(w2) and w1
+    for name in w1:
+        np.testing.assert_allclose(w2[name], w1[name], rtol=1e-12, atol=0, err_msg=name)

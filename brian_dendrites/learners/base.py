@@ -196,10 +196,16 @@ class Learner:
         Where compiled standalone projects are kept.
     warm_start : bool
         :meth:`fit` continues from the current state instead of restarting.
+    threads : int
+        OpenMP threads of the compiled binary (``cpp_standalone`` only; 1:
+        none). Results equal one thread's (bit for bit in the dense
+        projections; noise is drawn per thread, so noisy runs differ); see
+        :class:`~brian_dendrites.engine.Simulation`.
 
     Subclasses define ``__init__`` (storing every argument unchanged, as
     scikit-learn requires) with at least ``epochs``, ``shuffle``, ``chunk``,
-    ``target``, ``seed``, ``progress``, ``cache_dir`` and ``warm_start``, and
+    ``target``, ``seed``, ``progress``, ``cache_dir``, ``warm_start`` and
+    ``threads``, and
     the hooks
     ``_validate_params() -> None``, ``_build_circuit(n_slots) -> Circuit``,
     ``_presentation() -> Presentation`` (and ``_n_in()``, ``_n_out()`` unless
@@ -286,6 +292,11 @@ class Learner:
         check_seed(self.seed, allow_none=False)
         for name in ("warm_start", "shuffle", "progress"):
             check_bool(getattr(self, name), name)
+        threads = getattr(self, "threads", 1)
+        check_int(threads, "threads", minimum=1)
+        if threads > 1 and self.target != "cpp_standalone":
+            raise ValueError(f"threads={threads} needs target='cpp_standalone' (Brian2 runs the "
+                             f"{self.target!r} target in one thread)")
 
     def _check_fitted(self):
         if getattr(self, "session_", None) is None:
@@ -335,7 +346,7 @@ class Learner:
         # assigned only once built: an interrupted build leaves the learner as it was
         session = Session(lambda: self._build_circuit(n_slots), target=self.target,
                           seed=self.seed, cache_dir=self.cache_dir, name=type(self).__name__,
-                          dtype=getattr(self, "dtype", None))
+                          dtype=getattr(self, "dtype", None), threads=getattr(self, "threads", 1))
         self.session_, self._session_built_for = session, key
         self._reset_training()
         return self.session_

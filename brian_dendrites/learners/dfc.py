@@ -77,7 +77,7 @@ class _DeepFeedbackControl(DataSized, Learner):
                  feedback="weight_product", feedback_learning=False, eta_fb=200.0, sigma_fb=0.01,
                  feature_scaling="per_feature", dtype="float64", epochs=20, shuffle=True,
                  chunk=100, target="cpp_standalone", seed=0, progress=True, cache_dir=None,
-                 warm_start=False):
+                 warm_start=False, threads=1):
         self._store(locals())
 
     # ------------------------------------------------------------ checks
@@ -273,7 +273,7 @@ class DeepFeedbackControlRegressor(StandardisedRegression, _DeepFeedbackControl)
         all with one mean and spread, or not.
     dtype : {'float64', 'float32'}
         Floating-point type of the simulation.
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         See :class:`~brian_dendrites.learners.base.Learner`.
 
     Attributes
@@ -316,7 +316,7 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
     output_loss : {'xent', 'mse'}
         Output loss (default ``'xent'``): cross-entropy of the outputs'
         softmax, or squared error to one-hot targets.
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         See :class:`~brian_dendrites.learners.base.Learner`.
 
     Attributes
@@ -345,7 +345,7 @@ class DeepFeedbackControlClassifier(_DeepFeedbackControl):
                  feedback="weight_product", feedback_learning=False, eta_fb=200.0, sigma_fb=0.01,
                  feature_scaling="per_feature", dtype="float64", output_loss="xent", epochs=20,
                  shuffle=True, chunk=100, target="cpp_standalone", seed=0, progress=True,
-                 cache_dir=None, warm_start=False):
+                 cache_dir=None, warm_start=False, threads=1):
         self._store(locals())
 
     def _validate_params(self):

@@ -165,7 +165,7 @@ class DendriticGatedClassifier(_DendriticGated):
     dtype : {'float64', 'float32'}
         Floating-point type of the compiled network (float32 halves the
         memory traffic of the weight and gate loops).
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         See :class:`~brian_dendrites.learners.base.Learner` (defaults here:
         ``epochs=3``, ``chunk=500``).
 
@@ -205,7 +205,7 @@ class DendriticGatedClassifier(_DendriticGated):
                  theta_sd=0.0, side_info="raw", feature_scaling="per_feature", eps=0.01,
                  w_clip=200.0, lr_decay=0.0, t_sample=1 * ms, dtype="float64", epochs=3,
                  shuffle=True, chunk=500, target="cpp_standalone", seed=0, progress=True,
-                 cache_dir=None, warm_start=False):
+                 cache_dir=None, warm_start=False, threads=1):
         self._store(locals())
 
     def _validate_params(self):
@@ -281,7 +281,7 @@ class DendriticGatedRegressor(StandardisedRegression, _DendriticGated):
         step changes a prediction by about ``eta * open branches * |h|^2``
         (``|h|^2 ~ n_features`` for standardised features): keep that below
         1, i.e. lower ``eta`` for wide inputs or many branches.
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         See :class:`~brian_dendrites.learners.base.Learner`.
 
     Attributes
@@ -306,7 +306,7 @@ class DendriticGatedRegressor(StandardisedRegression, _DendriticGated):
                  theta_sd=0.0, side_info="raw", feature_scaling="per_feature", w_clip=200.0,
                  lr_decay=0.0, t_sample=1 * ms, dtype="float64", epochs=3, shuffle=True,
                  chunk=500, target="cpp_standalone", seed=0, progress=True, cache_dir=None,
-                 warm_start=False):
+                 warm_start=False, threads=1):
         self._store(locals())
 
     _fitted_attributes = (_DendriticGated._fitted_attributes

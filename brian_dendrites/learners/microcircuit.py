@@ -89,7 +89,7 @@ class DendriticMicrocircuitRegressor(Learner):
     dtype : {'float64', 'float32'}
         Floating-point type of the compiled network (float32: half the
         memory traffic; docs/benchmarks.md).
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         Training and engine settings shared by every learner (defaults here:
         ``chunk=100``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
 
@@ -126,7 +126,7 @@ class DendriticMicrocircuitRegressor(Learner):
                  weight_init="uniform", self_predicting=True, tau_in=3 * ms, sigma=None,
                  dt=0.1 * ms, dtype="float64", epochs=1, shuffle=True, chunk=100,
                  target="cpp_standalone", seed=0, progress=True, cache_dir=None,
-                 warm_start=False):
+                 warm_start=False, threads=1):
         self._store(locals())
 
     # ------------------------------------------------------------ hooks

@@ -79,7 +79,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
     dtype : {'float64', 'float32'}
         Floating-point type of the compiled network (float32: half the
         memory traffic; docs/benchmarks.md).
-    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start
+    epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         Training and engine settings shared by every learner (defaults here:
         ``chunk=500``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
 
@@ -122,7 +122,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
                  lr_decay_epochs=5, lam_out=None, lam_A=None, lam_I=None, activation="logistic",
                  target_rates=(0.1, 0.8), weight_scale=6.0, t_sample=1 * ms, dtype="float64",
                  epochs=1, shuffle=True, chunk=500, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False):
+                 progress=True, cache_dir=None, warm_start=False, threads=1):
         self._store(locals())
 
     # ------------------------------------------------------------ schedule
