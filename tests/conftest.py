@@ -50,6 +50,30 @@ def run_example():
     return run
 
 
+@pytest.fixture
+def standalone_device(tmp_path):
+    """``standalone_device(threads=0)``: cpp_standalone active (build_on_run=False, dt 0.1 ms,
+    ``threads`` OpenMP threads); the build directory is ``tmp_path``. Everything is reset after
+    the test (``device.reinit()``, then the runtime device and ``reinit_devices()``), which
+    makes several standalone builds in one pytest process reliable.
+    """
+    from brian2 import defaultclock, get_device, ms, prefs, set_device
+
+    from brian_dendrites._brian_compat import reinit_devices, reset_device
+
+    def activate(threads=0):
+        set_device("cpp_standalone", build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = threads
+        defaultclock.dt = 0.1 * ms
+        return tmp_path
+
+    yield activate
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    get_device().reinit()
+    reset_device()
+    reinit_devices()
+
+
 @pytest.fixture(scope="session")
 def mnist_path():
     path = DATA_DIR / "mnist_5k.csv.gz"

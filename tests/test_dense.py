@@ -22,10 +22,8 @@ from brian2 import (
     get_device,
     ms,
     prefs,
-    set_device,
 )
 
-from brian_dendrites._brian_compat import reinit_devices, reset_device
 from brian_dendrites.dense import (
     DenseCPPStandaloneCodeObject,
     apply_dense,
@@ -72,15 +70,9 @@ target = 0.5 + 0.4*sin(2*pi*20*Hz*t + 0.7*i) : 1
 
 
 @pytest.fixture
-def standalone(tmp_path):
-    """Activate cpp_standalone (build_on_run=False); reset everything after."""
-    set_device("cpp_standalone", build_on_run=False)
-    prefs.devices.cpp_standalone.openmp_threads = 0
-    defaultclock.dt = 0.1 * ms
-    yield tmp_path
-    get_device().reinit()
-    reset_device()
-    reinit_devices()
+def standalone(standalone_device):
+    """cpp_standalone active, one thread (see conftest.standalone_device)."""
+    return standalone_device()
 
 
 def _pre_group(n, kind):

@@ -8,9 +8,8 @@ for bit (GCC; see tests/test_dense.py for the compiler caveat).
 
 import numpy as np
 import pytest
-from brian2 import Hz, Network, NeuronGroup, Synapses, defaultclock, get_device, ms, prefs, set_device
+from brian2 import Hz, Network, NeuronGroup, Synapses, defaultclock, get_device, ms
 
-from brian_dendrites._brian_compat import reinit_devices, reset_device
 from brian_dendrites.dense import apply_dense, connect_dense
 from brian_dendrites.engine import Simulation
 from brian_dendrites.learners import SteadyStateMicrocircuitClassifier
@@ -54,15 +53,9 @@ def _layer(pre, n_post, dense=True, k=None):
 
 
 @pytest.fixture
-def two_threads(tmp_path):
-    set_device("cpp_standalone", build_on_run=False)
-    prefs.devices.cpp_standalone.openmp_threads = 2
-    defaultclock.dt = 0.1 * ms
-    yield tmp_path
-    prefs.devices.cpp_standalone.openmp_threads = 0
-    get_device().reinit()
-    reset_device()
-    reinit_devices()
+def two_threads(standalone_device):
+    """cpp_standalone active with 2 OpenMP threads (see conftest.standalone_device)."""
+    return standalone_device(threads=2)
 
 
 def test_threaded_dense_templates_equal_serial_stock_code(two_threads):
