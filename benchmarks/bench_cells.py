@@ -81,7 +81,8 @@ Usage::
 
 ``--quick``: 100 cells, 2 repeats, 1 Dendrify rebuild. ``--variants`` also
 builds our cells with Brian2's ``PoissonGroup`` drawing the trains in the
-binary, and with ``method='exponential_euler'``, and a copy of our project
+binary, with ``method='exponential_euler'``, with 2 OpenMP threads
+(``Simulation(threads=2)``), and a copy of our project
 with the element loops as Brian2 generated them (without the engine's
 ``#pragma GCC ivdep``, see :func:`scalar_copy`), and times them beside the
 main binary (where the time goes). Dendrify and NEURON are optional: a
@@ -180,7 +181,8 @@ def ours_cell(method="euler"):
     return Cell(comps, list(LINKS), name="bench_cell", method=method)
 
 
-def ours_simulation(inputs, cache, source="generator", method="euler", name="bench_cells"):
+def ours_simulation(inputs, cache, source="generator", method="euler", name="bench_cells",
+                    threads=1):
     """Build (compile) our network once; returns the Simulation."""
     cell = ours_cell(method)
     n = inputs["n"]
@@ -203,7 +205,7 @@ def ours_simulation(inputs, cache, source="generator", method="euler", name="ben
         return objs
 
     return Simulation(build, DURATION_MS * ms, target="cpp_standalone", dt=DT_MS * ms, seed=1,
-                      cache_dir=cache, name=name)
+                      cache_dir=cache, name=name, threads=threads)
 
 
 def binary_timer(project_dir):
@@ -464,7 +466,8 @@ def _run(args, inputs, n, repeats, n_rebuild, d_msg, n_msg, root, cache):
     g_default = float(ours_cell()["g_soma_trunk"])
     if args.variants:
         for label, kw in (("ours, PoissonGroup input", dict(source="poisson")),
-                          ("ours, exponential_euler", dict(method="exponential_euler"))):
+                          ("ours, exponential_euler", dict(method="exponential_euler")),
+                          ("ours, 2 OpenMP threads", dict(threads=2))):
             vs = ours_simulation(inputs, cache, name="bench_cells_var", **kw)
             rows[label] = {"build": vs.build_time}
             timers[label] = binary_timer(vs.project_dir)

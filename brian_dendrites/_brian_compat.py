@@ -455,6 +455,9 @@ def hoist_run_clock(source: str) -> str | None:
 #: The loop over the elements of one group in Brian2's per-element templates
 #: (``stateupdate``, ``stateupdate`` of ``run_regularly``) without OpenMP.
 _ELEMENT_LOOP = "for(int _idx=0; _idx<_N; _idx++)"
+#: Brian2's pragma on that loop in an OpenMP build, and the same with ``simd``.
+_OMP_LOOP = "#pragma omp parallel for schedule(static)"
+_OMP_SIMD_LOOP = "#pragma omp parallel for simd schedule(static)"
 
 #: Functions that read only their arguments: a loop calling nothing else can
 #: be vectorised over elements. Anything else (``_rand``, ``_randn``, a user's
@@ -506,12 +509,16 @@ def mark_independent_loop(source: str) -> str | None:
     source : str
         The text of a generated code object (``code_objects/*.cpp``).
 
+    In an OpenMP build (``Simulation(threads=N)``) Brian2 puts ``#pragma omp
+    parallel for schedule(static)`` on the loop; under the same conditions
+    it becomes ``#pragma omp parallel for simd schedule(static)``.
+
     Returns
     -------
     str or None
         The changed text, or ``None`` when the file has no element loop, has
-        more than one, uses OpenMP, or its loop may carry a dependency: then
-        use the file unchanged.
+        more than one, uses OpenMP otherwise, or its loop may carry a
+        dependency: then use the file unchanged.
 
     Examples
     --------
@@ -526,12 +533,23 @@ def mark_independent_loop(source: str) -> str | None:
     True
     >>> mark_independent_loop(code.replace("dt *", "_randn(_idx) *")) is None
     True
+    >>> omp = "    #pragma omp parallel for schedule(static)\n" + code
+    >>> print(mark_independent_loop(omp).splitlines()[0])
+        #pragma omp parallel for simd schedule(static)
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be the text of a code object, got {type(source).__name__}")
-    if source.count(_ELEMENT_LOOP) != 1 or "pragma omp" in source or "ivdep" in source:
+    if source.count(_ELEMENT_LOOP) != 1 or "ivdep" in source or "omp parallel for simd" in source:
         return None
     start = source.index(_ELEMENT_LOOP)
+    line_start = source.rfind("\n", 0, start) + 1
+    previous = source[source.rfind("\n", 0, max(line_start - 1, 0)) + 1:line_start].strip()
+    if previous == _OMP_LOOP:  # Brian2's OpenMP build: the same promise, in OpenMP's words
+        marker = None
+    elif "pragma omp" in source:
+        return None
+    else:
+        marker = "#pragma GCC ivdep"
     open_brace = source.find("{", start + len(_ELEMENT_LOOP))
     if open_brace < 0 or source[start + len(_ELEMENT_LOOP):open_brace].strip():
         return None
@@ -554,8 +572,11 @@ def mark_independent_loop(source: str) -> str | None:
     written = {name for name, _, assigned in accesses if assigned}
     if any(name in written and index != "_idx" for name, index, _ in accesses):
         return None
-    line_start = source.rfind("\n", 0, start) + 1
     indent = source[line_start:start]
     if indent.strip():
         return None
-    return source[:line_start] + indent + "#pragma GCC ivdep\n" + source[line_start:]
+    if marker is None:
+        pragma_at = source.rindex(_OMP_LOOP, 0, line_start)
+        return (source[:pragma_at] + _OMP_SIMD_LOOP
+                + source[pragma_at + len(_OMP_LOOP):])
+    return source[:line_start] + indent + marker + "\n" + source[line_start:]

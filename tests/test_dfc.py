@@ -373,20 +373,31 @@ def test_mnist_example_fast_mode(mnist_path, tmp_path, run_example, cache_dir):
         run_example("meulemans2021_mnist", ["--data", str(tmp_path / "missing.csv")])
 
 
+def _mnist_last_epoch(mnist_path, cache_dir, variant):
+    from brian_dendrites.experiments.meulemans2021 import mnist_comparison
+
+    table = mnist_comparison(mnist_path, variants=(variant,), cache_dir=cache_dir)
+    last = table[table.epoch == 10].set_index("method").test_error
+    assert last["backprop"] < 0.09, last
+    return last
+
+
+@pytest.mark.slow
+def test_mnist_reproduction_dfc_ss_within_two_points_of_backprop(mnist_path, cache_dir):
+    """The issue's MNIST setting: 784-256-256-256-10, 4000 train / 1000 test images, 10 epochs,
+    online; DFC-SS within 2 points of backprop trained in the same run from the same weights.
+
+    Measured: DFC-SS 8.8 %, backprop 7.0 % (about 45 min on one core: 100 steps per sample).
+    """
+    last = _mnist_last_epoch(mnist_path, cache_dir, "dfc_ss")
+    assert last["dfc_ss"] <= last["backprop"] + 0.02, last
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "target not met yet: DFC (MNIST_DFC settings) 10.1 % after 10 epochs vs backprop 7.0 % "
-    "(NumPy DFC-SSA with the same settings: 7.8 %); "
-    "see docs/dfc.md"))
+    "(DFC-SS 8.8 %, NumPy DFC-SSA with the same settings 7.8 %); see docs/dfc.md"))
 def test_mnist_reproduction_dfc_within_two_points_of_backprop(mnist_path, cache_dir):
-    """The issue's MNIST setting: 784-256-256-256-10, 4000 train / 1000 test images, 10 epochs,
-    online; DFC within 2 points of backprop trained in the same run from the same weights
-    (about 1.5 h on one core: the Brian2 DFC and DFC-SS simulate 100 steps per sample).
-    """
-    from brian_dendrites.experiments.meulemans2021 import mnist_comparison
-
-    table = mnist_comparison(mnist_path, cache_dir=cache_dir)
-    last = table[table.epoch == 10].set_index("method").test_error
-    assert last["backprop"] < 0.09, last
+    """As above for DFC (the update averaged over the feedback phase)."""
+    last = _mnist_last_epoch(mnist_path, cache_dir, "dfc")
     assert last["dfc"] <= last["backprop"] + 0.02, last
-    assert last["dfc_ss"] <= last["backprop"] + 0.04, last
