@@ -9,6 +9,7 @@ Bad input must give exit status != 0 and exactly one line on stderr,
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,18 @@ def test_every_subcommand_has_help(command, capsys):
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "--out" in out and "usage: brian-dendrites " + command in out
+
+
+def test_demo_example_shows_the_analytic_plateau(tmp_path, run_example, capsys):
+    """``examples/demo_compartments.py`` as the gallery runs it (here on the numpy target)."""
+    png = tmp_path / "demo.png"
+    res = run_example("demo_compartments", ["--target", "numpy", "--out", str(png)])
+    assert png.stat().st_size > 0
+    printed = capsys.readouterr().out
+    u, analytic = (float(x) for x in re.search(r"steady soma u = ([-\d.]+) \(analytic ([-\d.]+)\)",
+                                               printed).groups())
+    assert abs(u - analytic) < 1e-3 * abs(analytic)  # the soma settled at u* = (g_B v_B + g_A v_A)/g
+    assert len(res["spikes.t"]) > 0  # the Urbanczik-Senn neuron fired
 
 
 def test_sweep_help_documents_the_grid_format(capsys):
