@@ -417,10 +417,15 @@ class Simulation:
         their element loops over threads, and the dense templates split
         every weight update over presynaptic rows and every summed input
         onto postsynaptic targets over target elements, each element
-        receiving its terms in the same order as with one thread: results
-        are bit-identical to one thread, except for random numbers (Brian2
-        gives each thread its own generator) and Brian2's stock code for
-        synaptic events. Each thread count is its own binary in the cache.
+        receiving its terms in the same order as with one thread, so the
+        dense projections are bit-identical to one thread. Elsewhere
+        results agree to rounding (GCC compiles Brian2's own code with
+        ``-ffast-math`` and may round an element differently in the OpenMP
+        build) and random numbers differ (Brian2 gives each thread its own
+        generator). Each thread count is its own binary in the cache. Every
+        parallel loop costs a fork/join per time step: on small networks,
+        and where two cores share the memory bandwidth, two threads were
+        slower than one (docs/benchmarks.md, benchmark 1).
 
     Examples
     --------
