@@ -102,6 +102,8 @@ from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = [
     "BRIAN2_TESTED",
+    "RESULTS_WANTED_ENV",
+    "filter_result_writes",
     "brian2_version_tested",
     "warn_if_untested",
     "array_filename",
@@ -450,6 +452,103 @@ def hoist_run_clock(source: str) -> str | None:
         raise TypeError(f"source must be the text of network.cpp, got {type(source).__name__}")
     new, count = _STEP_CLOCK.subn(lambda m: m["end"] + m["clock"] + m["after"], source)
     return new if count == 1 else None
+
+
+#: Environment variable naming the file that lists the result files a run must write.
+RESULTS_WANTED_ENV = "BRIAN_DENDRITES_RESULTS"
+
+_WANTED_FUNCTION = r"""
+// brian_dendrites: write only the result files the engine reads.  The file
+// named by the environment variable RESULTS_ENV lists them, one per line;
+// without it (or if it cannot be read) every array is written, as Brian2 does.
+#include <cstdlib>
+#include <set>
+#include <string>
+static bool _brian_dendrites_wanted(const char* name)
+{
+    static bool loaded = false, all = true;
+    static std::set<std::string> wanted;
+    if (!loaded)
+    {
+        loaded = true;
+        const char* path = std::getenv("RESULTS_ENV");
+        if (path && *path)
+        {
+            std::ifstream list(path);
+            if (list.is_open())
+            {
+                all = false;
+                std::string line;
+                while (std::getline(list, line))
+                    if (!line.empty()) wanted.insert(line);
+            }
+        }
+    }
+    return all || wanted.count(name) > 0;
+}
+""".replace("RESULTS_ENV", RESULTS_WANTED_ENV)
+
+_RESULT_OPEN = re.compile(
+    r'(?P<indent>[ \t]*)(?P<open>outfile_(?P<var>\w+)\.open\(results_dir \+ "(?P<file>[^"]+)", '
+    r'ios::binary \| ios::out\);)(?P<ws>\s*)if\(outfile_(?P=var)\.is_open\(\)\)')
+
+
+def filter_result_writes(source: str) -> str | None:
+    r"""Brian2's generated ``objects.cpp`` writing only the result files a run asks for.
+
+    At the end of every run the binary writes *every* array of the project
+    (``_write_arrays``): synapse indices, counts, parameters, monitors. A
+    learner reads a few of them (weights, state, the readout); on the
+    784-500-500-10 steady-state circuit the rest was most of 35 MB written
+    per run. The patched function writes an array only if its file name is
+    listed in the file named by the environment variable
+    :data:`RESULTS_WANTED_ENV` (the engine writes that list per run); without
+    the variable it writes everything, as Brian2 does.
+
+    Parameters
+    ----------
+    source : str
+        The text of ``objects.cpp`` as Brian2 generated it.
+
+    Returns
+    -------
+    str or None
+        The changed text, or ``None`` if no result write has the expected
+        form (then use the file unchanged).
+
+    Examples
+    --------
+    >>> src = ('void _write_arrays()\n{\n    ofstream outfile__array_g_v;\n'
+    ...        '    outfile__array_g_v.open(results_dir + "_array_g_v_12", ios::binary | ios::out);\n'
+    ...        '    if(outfile__array_g_v.is_open())\n    {\n    }\n}\n')
+    >>> out = filter_result_writes(src)
+    >>> print(out[out.index("    const bool"):])
+        const bool _bd_write__array_g_v = _brian_dendrites_wanted("_array_g_v_12");
+        if (_bd_write__array_g_v) outfile__array_g_v.open(results_dir + "_array_g_v_12", ios::binary | ios::out);
+        if (!_bd_write__array_g_v) {} else if(outfile__array_g_v.is_open())
+        {
+        }
+    }
+    <BLANKLINE>
+    >>> filter_result_writes("int main() {}") is None
+    True
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the text of objects.cpp, got {type(source).__name__}")
+    start = source.find("void _write_arrays()")
+    if start < 0:
+        return None
+
+    def guard(m):
+        flag = f"_bd_write_{m['var']}"
+        return (f'{m["indent"]}const bool {flag} = _brian_dendrites_wanted("{m["file"]}");\n'
+                f'{m["indent"]}if ({flag}) {m["open"]}{m["ws"]}'
+                f'if (!{flag}) {{}} else if(outfile_{m["var"]}.is_open())')
+
+    body, count = _RESULT_OPEN.subn(guard, source[start:])
+    if not count:
+        return None
+    return source[:start] + _WANTED_FUNCTION + "\n" + body
 
 
 #: The loop over the elements of one group in Brian2's per-element templates

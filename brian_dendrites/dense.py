@@ -85,6 +85,10 @@ __all__ = [
     "is_all_to_all",
     "verify_dense_order",
     "apply_dense",
+    "batch_size_of",
+    "batched_objects",
+    "batch_mean",
+    "BatchMeanCPPStandaloneCodeObject",
 ]
 
 logger = get_logger(__name__)
@@ -98,6 +102,25 @@ _CREATION_TEMPLATES = frozenset({"synapses_create_generator", "synapses_create_a
 #: Synapses connected by `connect_dense` -> name of the creation code object
 #: (standalone) or ``None`` (runtime devices).
 _DENSE_CONNECTED = weakref.WeakKeyDictionary()
+
+#: Batched synapses (`connect_dense` with ``batch_size > 1``) ->
+#: ``(batch_size, n_pre, n_post)`` (the sizes of one copy of each group).
+_DENSE_BATCH = weakref.WeakKeyDictionary()
+
+
+def _registered(registry, owner):
+    """``registry``'s value for a code object's owner (a weak proxy), or ``None``.
+
+    Brian2 makes the names of living objects unique, so the name identifies it.
+    """
+    try:
+        name = owner.name
+    except (AttributeError, ReferenceError):
+        return None
+    for obj, value in list(registry.items()):
+        if obj.name == name:
+            return value
+    return None
 
 
 class DenseCPPCodeGenerator(CPPCodeGenerator):
@@ -186,7 +209,35 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
         if self.template_name in DENSE_TEMPLATES:
             kwds = dict(kwds)
             kwds["_dense_align_array"] = self._dense_align_array(code)
+            batch = _registered(_DENSE_BATCH, self.owner)
+            kwds["_dense_batch"] = batch[0] if batch else 0
+            if batch:
+                kwds["_dense_n_pre"], kwds["_dense_n_post"] = batch[1], batch[2]
+                kwds["_dense_written"] = self._dense_written_arrays(code)
         return scalar_code, vector_code, kwds
+
+    def _dense_written_arrays(self, code):
+        """``(pointer, C type)`` of every synaptic array the abstract ``code`` writes.
+
+        A batched state update keeps one value per synapse: each of these
+        arrays takes the batch mean of the per-sample changes (see
+        ``dense_templates/stateupdate.cpp``).
+        """
+        owner_vars = getattr(self.owner, "variables", {})
+        skip = {id(owner_vars.get(n)) for n in ("_synaptic_pre", "_synaptic_post")}
+        blocks = code.values() if isinstance(code, dict) else [code]
+        written = set()
+        for block in blocks:
+            for line in str(block).splitlines():
+                if "=" in line:
+                    written.update(get_identifiers(line.split("=", 1)[0].strip().rstrip("+-*/")))
+        out = []
+        for name in sorted(written):
+            var = self.variables.get(name)
+            if (isinstance(var, ArrayVariable) and not var.scalar and id(var) not in skip
+                    and self.variable_indices.get(name) == "_idx"):
+                out.append((self.get_array_name(var), self.c_data_type(var.dtype)))
+        return out
 
     def translate_to_read_arrays(self, read, write, indices):
         """Translate array reads, replacing synapse index reads.
@@ -238,6 +289,116 @@ class DenseCPPStandaloneCodeObject(CPPStandaloneCodeObject):
     generator_class = DenseCPPCodeGenerator
 
 
+#: Groups with a batch-mean runner (`batch_mean`) -> batch size.
+_BATCH_MEAN = weakref.WeakKeyDictionary()
+
+
+class BatchMeanCPPCodeGenerator(CPPCodeGenerator):
+    """C++ generator of `batch_mean` runners: names the arrays to average.
+
+    Adds ``_batch_size`` and ``_batch_arrays`` (``(pointer, C type)`` of
+    every per-neuron variable the runner's code writes) to the template's
+    keywords; the generated statements themselves are not used.
+    """
+
+    def translate(self, code, dtype):
+        """Translate as Brian does and add the batch-mean keywords."""
+        scalar_code, vector_code, kwds = super().translate(code, dtype)
+        kwds = dict(kwds)
+        kwds["_batch_size"] = _registered(_BATCH_MEAN, self.owner)
+        blocks = code.values() if isinstance(code, dict) else [code]
+        names = set()
+        for block in blocks:
+            for line in str(block).splitlines():
+                if "=" in line:
+                    names.update(get_identifiers(line.split("=", 1)[0]))
+        kwds["_batch_arrays"] = [
+            (self.get_array_name(self.variables[name]), self.c_data_type(self.variables[name].dtype))
+            for name in sorted(names)
+            if isinstance(self.variables.get(name), ArrayVariable)]
+        return scalar_code, vector_code, kwds
+
+
+class BatchMeanCPPStandaloneCodeObject(CPPStandaloneCodeObject):
+    """``cpp_standalone`` code object of a `batch_mean` runner.
+
+    Its ``stateupdate`` template (``brian_dendrites/batch_templates``) sets
+    every named variable of a group of ``B`` sample copies to its mean over
+    the copies.
+    """
+
+    templater = CPPStandaloneCodeObject.templater.derive(
+        "brian_dendrites", templates_dir="batch_templates"
+    )
+    generator_class = BatchMeanCPPCodeGenerator
+
+
+def batch_mean(group, variables, batch_size, when="end", order=-1, name=None):
+    """Average learned neuron variables over the sample copies of a batched group.
+
+    In a batched circuit (`connect_dense` with ``batch_size=B``) every group
+    holds ``B`` copies of its neurons, one per sample. A learned per-neuron
+    parameter (e.g. a bias ``b += dt*eta*err``) is changed by each copy's own
+    update; this runner, once per step, sets every copy to the mean over
+    the copies, i.e. the value at the start of the step plus the batch mean
+    of the per-sample changes (the rule a batched projection applies to its
+    weights). ``cpp_standalone`` only.
+
+    Parameters
+    ----------
+    group : `~brian2.groups.neurongroup.NeuronGroup`
+        A group of ``B * n`` neurons, sample-major.
+    variables : sequence of str
+        Per-neuron floating-point variables of ``group`` to average.
+    batch_size : int >= 1
+        ``B``; with 1 nothing is created.
+    when, order : str, float
+        Slot of the runner in the step (default: ``'end'``, order -1).
+    name : str, optional
+        Name of the runner (default: ``'<group>_batch_mean'``).
+
+    Returns
+    -------
+    `~brian2.groups.group.CodeRunner` or None
+        The runner (already added to ``group.contained_objects``), or
+        ``None`` for ``batch_size=1``.
+
+    Raises
+    ------
+    TypeError, ValueError, KeyError
+        For a non-integer or non-dividing batch size, an empty list, an
+        unknown, shared, constant or non-float variable.
+    """
+    from brian2 import NeuronGroup
+
+    from ._validation import check_int
+
+    if not isinstance(group, NeuronGroup):
+        raise TypeError(f"group must be a brian2 NeuronGroup, got {type(group).__name__!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if isinstance(variables, str) or not variables:
+        raise ValueError(f"variables must be a non-empty list of variable names, got {variables!r}")
+    for v in variables:
+        var = group.variables.get(v) if isinstance(v, str) else None
+        if var is None:
+            raise KeyError(f"variables: {group.name!r} has no variable {v!r}")
+        if (not isinstance(var, ArrayVariable) or var.scalar or var.read_only
+                or np.dtype(var.dtype).kind != "f"):
+            raise ValueError(f"variables: {group.name}.{v} must be a writable per-neuron "
+                             "floating-point variable")
+    if len(group) % batch_size:
+        raise ValueError(f"batch_size={batch_size} must divide the size of {group.name!r} "
+                         f"({len(group)})")
+    if batch_size == 1:
+        return None
+    kwargs = {}
+    if isinstance(get_device(), CPPStandaloneDevice):
+        kwargs["codeobj_class"] = BatchMeanCPPStandaloneCodeObject
+    _BATCH_MEAN[group] = batch_size
+    return group.run_regularly("\n".join(f"{v} = {v}" for v in variables), when=when,
+                               order=order, name=name or f"{group.name}_batch_mean", **kwargs)
+
+
 def _check_synapses(synapses, argname="synapses"):
     if not isinstance(synapses, Synapses):
         raise TypeError(
@@ -280,7 +441,7 @@ def _creation_codeobjects(synapses, device):
     return names
 
 
-def connect_dense(synapses):
+def connect_dense(synapses, batch_size=1):
     """Connect all pairs of a `Synapses` object and mark it as dense.
 
     Calls ``synapses.connect()`` (all pairs, no condition, ``p=1``, ``n=1``)
@@ -288,10 +449,25 @@ def connect_dense(synapses):
     synapse ``s`` connects presynaptic neuron ``s // N_post`` to
     postsynaptic neuron ``s % N_post``.
 
+    With ``batch_size=B > 1`` the source and target hold ``B`` copies of
+    their neurons, sample-major (neuron ``b * n + k`` is neuron ``k`` of
+    sample ``b``), and the projection keeps ONE weight per pair of the
+    first copies (``n_pre * n_post`` synapses, ``n = len(group) // B``),
+    shared by all samples. The dense templates then compute the summed
+    input of every sample's copy from the shared weights (exactly the sums
+    of ``B`` separate projections) and give every synaptic variable that
+    the state update writes the batch *mean* of the ``B`` per-sample
+    changes, once per step. Only the ``cpp_standalone`` dense path computes
+    a batched projection: `apply_dense` refuses one it cannot switch, and
+    runtime devices cannot run it (:class:`~brian_dendrites.engine.Simulation`
+    says so before running).
+
     Parameters
     ----------
     synapses : `~brian2.synapses.synapses.Synapses`
         Synapses between two whole groups that have not been connected yet.
+    batch_size : int >= 1
+        Samples simulated side by side (copies per group).
 
     Returns
     -------
@@ -301,11 +477,13 @@ def connect_dense(synapses):
     Raises
     ------
     TypeError
-        If ``synapses`` is not a `Synapses` object.
+        If ``synapses`` is not a `Synapses` object, or ``batch_size`` not an
+        integer.
     ValueError
         If ``synapses`` was already connected, or if its source or target is
         a `Subgroup` (or a `Synapses` object): use ``synapses.connect(...)``
-        directly, the stock code path then applies.
+        directly, the stock code path then applies; if ``batch_size < 1`` or
+        does not divide both group sizes.
 
     Examples
     --------
@@ -316,7 +494,10 @@ def connect_dense(synapses):
     >>> is_all_to_all(syn)
     True
     """
+    from ._validation import check_int
+
     _check_synapses(synapses)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if synapses._connect_called:
         raise ValueError(
             f"'synapses' ('{synapses.name}') has already been connected; "
@@ -328,10 +509,23 @@ def connect_dense(synapses):
             f"'synapses' ('{synapses.name}') cannot be connected densely: "
             f"{problem}. Connect whole groups, or use synapses.connect()."
         )
+    n_source, n_target = len(synapses.source), len(synapses.target)
+    if n_source % batch_size or n_target % batch_size:
+        raise ValueError(
+            f"batch_size={batch_size} must divide the sizes of the source "
+            f"'{synapses.source.name}' ({n_source}) and the target "
+            f"'{synapses.target.name}' ({n_target}) of '{synapses.name}' "
+            "(each group holds batch_size copies of its neurons)."
+        )
+    n_pre, n_post = n_source // batch_size, n_target // batch_size
+    if batch_size == 1:
+        kwargs = {}
+    else:  # pairs of the first copies, in the dense (pre-major) order, made in the binary
+        kwargs = {"j": f"k for k in range({n_post} * int(i < {n_pre}))"}
     device = get_device()
     if isinstance(device, CPPStandaloneDevice):
         before = set(_creation_codeobjects(synapses, device))
-        synapses.connect(namespace={})
+        synapses.connect(namespace={}, **kwargs)
         new = [n for n in _creation_codeobjects(synapses, device) if n not in before]
         if len(new) != 1:  # pragma: no cover - would be a Brian change
             raise RuntimeError(
@@ -340,14 +534,69 @@ def connect_dense(synapses):
             )
         _DENSE_CONNECTED[synapses] = new[0]
     else:
-        synapses.connect(namespace={})
+        synapses.connect(namespace={}, **kwargs)
         _DENSE_CONNECTED[synapses] = None
+    if batch_size > 1:
+        _DENSE_BATCH[synapses] = (batch_size, n_pre, n_post)
     return synapses
+
+
+def batch_size_of(synapses):
+    """Samples a dense projection simulates side by side (1 unless batched).
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+
+    Returns
+    -------
+    int
+        The ``batch_size`` given to `connect_dense` (1 for any other object).
+
+    Raises
+    ------
+    TypeError
+        If ``synapses`` is not a `Synapses` object.
+    """
+    _check_synapses(synapses)
+    batch = _DENSE_BATCH.get(synapses)
+    return batch[0] if batch else 1
+
+
+def batched_objects(objects):
+    """Names of the batched synapses and batch-mean groups among ``objects``.
+
+    These compute what they should only as ``cpp_standalone`` code on the
+    dense path (`connect_dense` with ``batch_size > 1``, `batch_mean`).
+
+    Parameters
+    ----------
+    objects : `~brian2.core.network.Network` or iterable of `BrianObject`
+
+    Returns
+    -------
+    list of str
+    """
+    names = []
+    for obj in _iter_objects(objects):
+        if isinstance(obj, Synapses) and obj in _DENSE_BATCH:
+            names.append(obj.name)
+        if obj in _BATCH_MEAN:
+            names.append(obj.name)
+    return names
+
+
+def _copy_sizes(synapses):
+    """``(n_pre, n_post)`` of one copy (the whole groups unless batched)."""
+    batch = _DENSE_BATCH.get(synapses)
+    if batch:
+        return batch[1], batch[2]
+    return len(synapses.source), len(synapses.target)
 
 
 def _index_order_ok(synapses):
     """Check the index arrays of ``synapses`` (values must be available)."""
-    n_pre, n_post = len(synapses.source), len(synapses.target)
+    n_pre, n_post = _copy_sizes(synapses)
     pre = np.asarray(synapses.variables["_synaptic_pre"].get_value())
     post = np.asarray(synapses.variables["_synaptic_post"].get_value())
     if pre.shape != (n_pre * n_post,) or post.shape != pre.shape:
@@ -409,6 +658,9 @@ def _ineligibility(synapses):
         if _creation_codeobjects(synapses, device) != [recorded]:
             return "it was connected again after connect_dense()"
         return None
+    if synapses in _DENSE_BATCH:
+        return ("it is batched (batch_size > 1): only the cpp_standalone dense path "
+                "computes it")
     if not _index_order_ok(synapses):
         return "its synapses are not all pairs in (pre, post) order"
     return None
@@ -444,7 +696,7 @@ def verify_dense_order(synapses):
     problem = _whole_group_problem(synapses)
     if problem is not None:
         raise ValueError(f"'synapses' ('{synapses.name}'): {problem}.")
-    n_pre, n_post = len(synapses.source), len(synapses.target)
+    n_pre, n_post = _copy_sizes(synapses)
     i = np.asarray(synapses.i[:])
     j = np.asarray(synapses.j[:])
     if i.shape != (n_pre * n_post,) or j.shape != i.shape:
@@ -534,6 +786,11 @@ def apply_dense(objects):
             continue
         seen.add(id(obj))
         reason = _ineligibility(obj)
+        batched = obj in _DENSE_BATCH
+        if batched and reason is not None:
+            raise ValueError(f"apply_dense: '{obj.name}' is batched (batch_size > 1) but cannot "
+                             f"use the dense code path: {reason}; stock code would compute "
+                             "only the first sample's copy.")
         if reason is not None:
             logger.debug(
                 f"apply_dense: keeping stock code for '{obj.name}': {reason}."
@@ -543,6 +800,10 @@ def apply_dense(objects):
         su = getattr(obj, "state_updater", None)
         if su is not None:
             if _uses_gsl(su):
+                if batched:
+                    raise ValueError(f"apply_dense: '{obj.name}' is batched (batch_size > 1) "
+                                     "but its state updater uses GSL, which the dense code "
+                                     "path does not replace; use an explicit method.")
                 logger.debug(
                     f"apply_dense: state updater of '{obj.name}' uses GSL; "
                     "keeping stock code for it."

@@ -710,7 +710,8 @@ class SynapseModel(_Model):
         return (["# --- pathways (Synapses event code) ---"] + _commented("on_pre", self.on_pre)
                 + _commented("on_post", self.on_post) + [f"# method: {self.method}"])
 
-    def make_synapses(self, source, target, name=None, order=1, connect=None, **values):
+    def make_synapses(self, source, target, name=None, order=1, connect=None, batch_size=1,
+                      **values):
         """Create :class:`~brian2.Synapses` from ``source`` to ``target``.
 
         Parameters
@@ -735,6 +736,10 @@ class SynapseModel(_Model):
                 syn = model.make_synapses(pre, post, name='s')
                 syn.connect(p=0.1)
                 model.install(syn, w_max=2.0)
+        batch_size : int >= 1
+            With ``connect=True``: the groups hold ``batch_size`` sample
+            copies and the projection one shared weight matrix (see
+            :func:`brian_dendrites.dense.connect_dense`).
         **values
             Parameter values overriding the defaults.
 
@@ -763,10 +768,12 @@ class SynapseModel(_Model):
             name=name or f"{self.name}*",
             order=order,
         )
+        if batch_size != 1 and connect is not True:
+            raise ValueError(f"batch_size={batch_size!r} needs connect=True (a dense projection)")
         if connect is True:
             from .dense import connect_dense
 
-            connect_dense(syn)
+            connect_dense(syn, batch_size=batch_size)
         elif connect:
             syn.connect(**connect)
         if connect:

@@ -37,6 +37,8 @@ Run::
     python examples/sacramento2018_fig3_mnist.py --idx ~/data/mnist
     # smoke run: 784-100-10, 1000 / 300 images, 3 epochs, numpy target (~half a minute)
     python examples/sacramento2018_fig3_mnist.py --fast
+    # the paper's mini-batches of 10 (one update per batch; cpp_standalone)
+    python examples/sacramento2018_fig3_mnist.py --batch-size 10 --models brian2,reference
 """
 
 import argparse
@@ -47,6 +49,7 @@ import numpy as np
 from brian2 import ms
 
 from brian_dendrites.experiments.sacramento2018_mnist import (
+    MNIST_BATCH_RATES,
     MNIST_FAST,
     MNIST_MODELS,
     MNIST_PAPER,
@@ -74,8 +77,13 @@ def parse_args(argv=None):
                    help="training images (default: 4000 from a csv, all from --idx)")
     p.add_argument("--n-test", type=int, default=None,
                    help="test images (default: 1000 from a csv, all from --idx)")
-    p.add_argument("--eta-pp", type=float, default=0.04, help="initial forward rate per sample")
-    p.add_argument("--eta-ip", type=float, default=0.006,
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="samples per microcircuit update (Brian2 and its NumPy reference; the "
+                        "paper: 10); default 1 (online)")
+    p.add_argument("--eta-pp", type=float, default=None,
+                   help="initial forward rate per update (default 0.04 online, "
+                        f"{MNIST_BATCH_RATES['eta_PP']} with mini-batches)")
+    p.add_argument("--eta-ip", type=float, default=None,
                    help="initial interneuron rate per sample")
     p.add_argument("--lr-decay", type=float, default=0.5,
                    help="rates are multiplied by this every --lr-decay-epochs (1: constant)")
@@ -168,12 +176,15 @@ def main(argv=None):
                      "pixel columns then the label (the 5000-image subset is "
                      "../shared/data/mnist_5k.csv.gz beside the repository), or --idx DIR "
                      "with the standard MNIST IDX files.")
+    rates = dict(eta_PP=0.04, eta_IP=0.006) if args.batch_size == 1 else MNIST_BATCH_RATES
+    eta_pp = rates["eta_PP"] if args.eta_pp is None else args.eta_pp
+    eta_ip = rates["eta_IP"] if args.eta_ip is None else args.eta_ip
     result = mnist_comparison(
         data, epochs=args.epochs, fast=args.fast, n_train=args.n_train, n_test=args.n_test,
-        eta_PP=args.eta_pp / ms, eta_IP=args.eta_ip / ms, lr_decay=args.lr_decay,
+        eta_PP=eta_pp / ms, eta_IP=eta_ip / ms, lr_decay=args.lr_decay,
         lr_decay_epochs=args.lr_decay_epochs, models=args.models.split(","),
         target=args.target, seed=args.seed, cache_dir=args.cache_dir,
-        log=lambda line: print(line, flush=True))
+        log=lambda line: print(line, flush=True), batch_size=args.batch_size)
     curves, times, summary = result["curves"], result["times"], mnist_summary(result)
     epochs = len(next(iter(curves.values())))
     marks = sorted({1, 5, 10, 15, epochs} & set(range(1, epochs + 1)))

@@ -38,7 +38,7 @@ r : 1          # phi(u)
 err : 1        # learning signal learn*(r - r_bu), read by the basal synapses
 u_tgt : 1      # target potential (output layer)
 nudge : 1 (shared)   # 1 while the teacher is on (output layer)
-learn : 1 (shared)   # 1: plastic, 0: frozen
+learn : 1      # weight of this sample's update (1: plastic, 0: frozen; per batch copy)
 """
 
 INTERNEURON_EQUATIONS = """
@@ -51,7 +51,7 @@ r : 1          # phi(u), read by the interneuron-to-apical pathway
 err : 1        # learning signal learn*(r_T - r_bu), read by the IP synapses
 r_T : 1 (linked)     # partner pyramid's bottom-up rate (layer k + 1)
 u_T : 1 (linked)     # partner pyramid's top-down potential (layer k + 1)
-learn : 1 (shared)   # 1: plastic, 0: frozen
+learn : 1      # weight of this sample's update (1: plastic, 0: frozen; per batch copy)
 """
 
 

@@ -32,7 +32,8 @@ ROLES = {
     "x": "input rates, one row per slot (n_slots, n_in)",
     "target": "teacher's target for the output, one row per slot (n_slots, n_out)",
     "nudge": "1 while the teacher acts on the output, else 0 (n_slots,)",
-    "learn": "1 while plasticity is on, 0 freezes every weight and trace (n_slots,)",
+    "learn": "1 while plasticity is on, 0 freezes every weight and trace (n_slots,); "
+             "batched circuits: the weight of each sample's update (n_slots, batch_size)",
 }
 
 
@@ -40,7 +41,7 @@ ROLES = {
 SUPERVISED_INPUTS = {"x": "x_in", "target": "u_target", "nudge": "nudge_in", "learn": "learn_in"}
 
 
-def supervised_inputs(n_slots, n_in, n_out, t_slot) -> dict:
+def supervised_inputs(n_slots, n_in, n_out, t_slot, batch_size=1) -> dict:
     """The TimedArrays of the four supervised roles, one row per slot.
 
     ``x_in`` ``(n_slots, n_in)`` and ``u_target`` ``(n_slots, n_out)`` start
@@ -48,14 +49,23 @@ def supervised_inputs(n_slots, n_in, n_out, t_slot) -> dict:
     their names are :data:`SUPERVISED_INPUTS`. A circuit reads them in its
     own code (``x_in(t, i)``, ``learn_in(t)``).
 
+    With ``batch_size=B > 1`` a slot holds ``B`` samples side by side,
+    sample-major: ``x_in`` is ``(n_slots, B*n_in)``, ``u_target``
+    ``(n_slots, B*n_out)`` and ``learn_in`` ``(n_slots, B)``, the weight of
+    each sample's update (read as ``learn_in(t, i // n)``); ``nudge_in``
+    stays one flag per slot.
+
     Returns
     -------
     dict
         TimedArray name -> TimedArray.
     """
-    shapes = {"x_in": (n_slots, n_in), "u_target": (n_slots, n_out), "nudge_in": (n_slots,)}
+    B = int(batch_size)
+    shapes = {"x_in": (n_slots, B * n_in), "u_target": (n_slots, B * n_out),
+              "nudge_in": (n_slots,)}
     arrays = {name: TimedArray(np.zeros(shape), dt=t_slot, name=name) for name, shape in shapes.items()}
-    arrays["learn_in"] = TimedArray(np.ones(n_slots), dt=t_slot, name="learn_in")
+    arrays["learn_in"] = TimedArray(np.ones(n_slots if B == 1 else (n_slots, B)), dt=t_slot,
+                                    name="learn_in")
     return arrays
 
 

@@ -61,6 +61,7 @@ import numpy as np
 from brian2 import StateMonitor, linked_var, ms
 
 import brian_dendrites.models as models
+from brian_dendrites.dense import batch_mean
 from brian_dendrites.models import (
     STEADY_STATE_DEFAULTS,
     fixed_projection,
@@ -244,6 +245,7 @@ def steady_state_microcircuit(
     self_predicting: bool = True,
     seed: int = 0,
     t_sample=1 * ms,
+    batch_size: int = 1,
 ) -> Circuit:
     """Build the steady-state (two-step) microcircuit: one time step per sample.
 
@@ -277,15 +279,29 @@ def steady_state_microcircuit(
     seed : int
         Seed of the initial weights.
     t_sample : Quantity (second)
-        Simulated time per sample: the time step ``dt`` the circuit must be
-        run with.
+        Simulated time per sample (per mini-batch if ``batch_size > 1``):
+        the time step ``dt`` the circuit must be run with.
+    batch_size : int >= 1
+        Samples processed side by side in one step (the paper's MNIST run
+        used mini-batches of 10). Every group holds ``batch_size`` copies
+        of its neurons (sample-major); every projection keeps one weight
+        matrix, computes the sums of all copies in one pass over it and
+        changes it by the batch *mean* of the per-sample updates (the
+        biases too, :func:`brian_dendrites.dense.batch_mean`), as
+        :meth:`~brian_dendrites.reference.ReferenceMicrocircuit.steady_state_step`
+        does with a mini-batch. ``n_samples`` must be a multiple of it;
+        ``batch_size > 1`` runs only on ``cpp_standalone`` (dense path).
+        ``1`` (default) is the online circuit.
 
     Returns
     -------
     Circuit
-        One slot of one time step per sample; roles ``x``, ``target``,
-        ``nudge``, ``learn``; readout: the output ``u_bu`` of the bottom-up
-        sweep; ``schedule``: :func:`steady_state_schedule`.
+        One slot of one time step per sample (per mini-batch); roles ``x``,
+        ``target``, ``nudge``, ``learn`` (with batches: ``(n_samples /
+        batch_size, batch_size * n)`` rows, sample-major, and ``learn`` one
+        weight per sample, see :func:`~brian_dendrites.circuits.base.supervised_inputs`);
+        readout: the output ``u_bu`` of the bottom-up sweep (one row of all
+        copies per slot); ``schedule``: :func:`steady_state_schedule`.
 
     Raises
     ------
@@ -295,6 +311,10 @@ def steady_state_microcircuit(
     layers = _check_layers(layers)
     L = len(layers) - 1
     n_samples = check_int(n_samples, "n_samples", minimum=1)
+    B = check_int(batch_size, "batch_size", minimum=1)
+    if n_samples % B:
+        raise ValueError(f"n_samples ({n_samples}) must be a multiple of batch_size ({B})")
+    n_steps = n_samples // B
     check_time(t_sample, "t_sample")
     check_choice(activation, "activation", sorted(models.ACTIVATIONS))
     etas = list(eta_PP) if isinstance(eta_PP, (list, tuple)) else [eta_PP] * L
@@ -325,11 +345,13 @@ def steady_state_microcircuit(
             if f"PI{k}" not in weights:
                 init[f"PI{k}"] = -init[f"B{k}"]
 
-    objs = base.supervised_inputs(n_samples, layers[0], layers[-1], t_sample)
+    objs = base.supervised_inputs(n_steps, layers[0], layers[-1], t_sample, batch_size=B)
+    learn_code = ("learn = learn_in(t)" if B == 1 else
+                  "learn = learn_in(t, i // {n})")  # one weight per sample's copy
 
     # the input's rate is called r_bu like every bottom-up rate the rules read
     inp = NeuronModel("steady_state_input", "r_bu : 1  # input rate, set once per step",
-                      reference="input layer").make_group(layers[0], name="inp")
+                      reference="input layer").make_group(B * layers[0], name="inp")
     inp.run_regularly("r_bu = x_in(t, i)", when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
     pyr_model = steady_state_pyramidal(activation)
@@ -337,24 +359,26 @@ def steady_state_microcircuit(
     pyrs = [inp]
     for k in range(1, L + 1):
         p = pyr_model.make_group(
-            layers[k], name=f"pyr{k}",
+            B * layers[k], name=f"pyr{k}",
             update_orders={"bottom_up": ("groups", _bu_order(k) + 1),
                            "top_down": ("groups", _td_order(k, L) + 3)},
             lam_A=lam_A if k < L else 0.0, lam_out=lam_out, eta_b=etas[k - 1])
-        p.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"pyr{k}_learn")
+        p.run_regularly(learn_code.format(n=layers[k]), when="start", order=-1,
+                        name=f"pyr{k}_learn")
         objs[p.name] = p
         pyrs.append(p)
     out = base.drive_teacher(pyrs[-1])
     ints = [None]
     for k in range(1, L):
         n = int_model.make_group(
-            layers[k + 1], name=f"int{k}",
+            B * layers[k + 1], name=f"int{k}",
             update_orders={"bottom_up": ("groups", _bu_order(k + 1) + 3),
                            "top_down": ("groups", _td_order(k, L))},
             lam_I=lam_I, eta_b=eta_IP)
         n.r_T = linked_var(pyrs[k + 1], "r_bu")
         n.u_T = linked_var(pyrs[k + 1], "u")
-        n.run_regularly("learn = learn_in(t)", when="start", order=-1, name=f"int{k}_learn")
+        n.run_regularly(learn_code.format(n=layers[k + 1]), when="start", order=-1,
+                        name=f"int{k}_learn")
         objs[n.name] = n
         ints.append(n)
 
@@ -362,11 +386,12 @@ def steady_state_microcircuit(
     upd = _update_order(L)
 
     def project(name, model, pre, post, W, summed_order, **params):
-        syn = model.make_synapses(pre, post, name=name, order=upd, connect=True, **params)
+        syn = model.make_synapses(pre, post, name=name, order=upd, connect=True, batch_size=B,
+                                  **params)
         syn.w = base.matrix_to_synapses(W)
         for su in syn.summed_updaters.values():
             su.order = summed_order
-        families[name] = (name, len(post), len(pre))
+        families[name] = (name, len(post) // B, len(pre) // B)
         objs[name] = syn
 
     for k in range(1, L + 1):
@@ -380,6 +405,8 @@ def steady_state_microcircuit(
         project(f"PI{k}", fixed_projection("v_A_int"), ints[k], pyrs[k], init[f"PI{k}"],
                 _td_order(k, L) + 2)
 
+    for group in pyrs[1:] + ints[1:]:  # learned biases: one value, the batch mean change
+        batch_mean(group, ["b"], B, when="end", order=-1, name=f"{group.name}_batch_mean")
     objs["out_mon"] = StateMonitor(out, ["u_bu", "r_bu", "u"], record=True, when="end", order=0,
                                    name="out_mon")
     return Circuit(
@@ -388,8 +415,8 @@ def steady_state_microcircuit(
         readout=Readout(monitor="out_mon", variable="u_bu"),
         weights={name: WeightFamily(name, syn, tuple(shape), init[name], plastic=name[:1] in ("W", "I"))
                  for name, (syn, *shape) in families.items()},
-        n_slots=int(n_samples), t_slot=t_sample, dt=t_sample, schedule=steady_state_schedule(L),
-        info=dict(layers=layers, activation=activation, mode="steady_state",
+        n_slots=int(n_steps), t_slot=t_sample, dt=t_sample, schedule=steady_state_schedule(L),
+        info=dict(layers=layers, activation=activation, mode="steady_state", batch_size=B,
                   lambdas=dict(lam_out=lam_out, lam_A=lam_A, lam_I=lam_I),
                   eta_PP=etas, eta_IP=eta_IP),
     )

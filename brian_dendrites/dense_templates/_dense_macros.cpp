@@ -114,3 +114,130 @@ for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
     {{target}}[{{target_idx}} + {{_target_start}}] += _synaptic_var;
 }
 {% endmacro %}
+
+{# ---- batched projections (connect_dense(..., batch_size=B > 1)) ----------
+   The groups hold B copies of their neurons, sample-major; the projection
+   holds one weight per pair of the first copies.  _N_pre and _N_post are the
+   sizes of ONE copy; a term of sample _dense_b reads the presynaptic neuron
+   _dense_pre = i + _dense_b*_N_pre and the postsynaptic neuron
+   _dense_post = j + _dense_b*_N_post, with the shared synapse _idx = i*_N_post + j. #}
+
+{% macro batch_sizes() %}
+const int _N = {{constant_or_scalar('N', variables['N'])}};
+const int _dense_B = {{_dense_batch}};
+const int _N_pre = {{_dense_n_pre}};
+const int _N_post = {{_dense_n_post}};
+{% endmacro %}
+
+{% macro batch_order_check() %}
+{
+    {{ batch_sizes() }}
+    {{ dense_size_check() }}
+    {% set _pre_array = get_array_name(variables['_synaptic_pre']) %}
+    {% set _post_array = get_array_name(variables['_synaptic_post']) %}
+    for (int _s = 0; _s < _N; _s++)
+    {
+        if ({{_pre_array}}[_s] != _s / _N_post || {{_post_array}}[_s] != _s % _N_post)
+        {
+            std::cerr << "brian_dendrites.dense: synapse " << _s << " of {{owner.name}} connects "
+                      << {{_pre_array}}[_s] << " -> " << {{_post_array}}[_s]
+                      << ", the batched dense code path expects "
+                      << _s / _N_post << " -> " << _s % _N_post << "." << std::endl;
+            exit(1);
+        }
+    }
+}
+{% endmacro %}
+
+{% macro batch_summed_block(first, last, target, rows) %}
+{# {{rows}} weight rows from _dense_r0, all samples at once: for a target
+   column j these weights are loaded once and serve the _dense_B
+   samples (the sample and row loops have compile-time trip counts and are
+   unrolled, so the loop over j vectorises); every target element gets its
+   terms in increasing synapse order, as in B separate projections. #}
+#if defined(__GNUC__)
+#pragma GCC ivdep
+#endif
+for (int _dense_j = {{first}}; _dense_j < {{last}}; _dense_j++)
+{
+    #if defined(__GNUC__) && __GNUC__ >= 8
+    #pragma GCC unroll 64
+    #endif
+    for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
+    {
+        const int _dense_post = _dense_j + _dense_b * _N_post;
+        auto _dense_acc = {{target}}[_dense_post + {{_target_start}}];
+        #if defined(__GNUC__) && __GNUC__ >= 8
+        #pragma GCC unroll {{rows}}
+        #endif
+        for (int _dense_k = 0; _dense_k < {{rows}}; _dense_k++)
+        {
+            const int _dense_pre = _dense_r0 + _dense_k + _dense_b * _N_pre;
+            const int _idx = (_dense_r0 + _dense_k) * _N_post + _dense_j;
+            // vector code
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent}}
+            _dense_acc += _synaptic_var;
+        }
+        {{target}}[_dense_post + {{_target_start}}] = _dense_acc;
+    }
+}
+{% endmacro %}
+
+{% macro batch_summed_row(first, last, target, target_idx) %}
+for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
+{
+    const int _dense_pre = _dense_i + _dense_b * _N_pre;
+    for (int _dense_j = {{first}}; _dense_j < {{last}}; _dense_j++)
+    {
+        const int _dense_post = _dense_j + _dense_b * _N_post;
+        const int _idx = _dense_i * _N_post + _dense_j;
+        // vector code
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+        {{target}}[{{target_idx}} + {{_target_start}}] += _synaptic_var;
+    }
+}
+{% endmacro %}
+
+{% macro batch_update_rows(rows, written) %}
+{# The batched update of the weight rows _dense_r0 .. _dense_r0 + rows - 1:
+   for every synapse, the generated update runs once per sample from the
+   value at the start of the step (restored after each sample); the changes
+   are summed and their mean added once.  The sample loop has a compile-time
+   trip count and is unrolled, so the loop over postsynaptic elements
+   vectorises. #}
+#if defined(__GNUC__)
+#pragma GCC ivdep
+#endif
+for (int _dense_j = 0; _dense_j < _N_post; _dense_j++)
+{
+    for (int _dense_k = 0; _dense_k < {{rows}}; _dense_k++)
+    {
+        const int _dense_i = _dense_r0 + _dense_k;
+        const int _idx = _dense_i * _N_post + _dense_j;
+        {% for ptr, ctype in written %}
+        const {{ctype}} _dense_s0_{{loop.index}} = {{ptr}}[_idx];
+        {{ctype}} _dense_ds_{{loop.index}} = 0;
+        {% endfor %}
+        #if defined(__GNUC__) && __GNUC__ >= 8
+        #pragma GCC unroll 64
+        #endif
+        for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
+        {
+            const int _dense_pre = _dense_i + _dense_b * _N_pre;
+            const int _dense_post = _dense_j + _dense_b * _N_post;
+            // vector code
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent}}
+            {% for ptr, ctype in written %}
+            _dense_ds_{{loop.index}} += {{ptr}}[_idx] - _dense_s0_{{loop.index}};
+            {{ptr}}[_idx] = _dense_s0_{{loop.index}};
+            {% endfor %}
+        }
+        {% for ptr, ctype in written %}
+        {{ptr}}[_idx] = _dense_s0_{{loop.index}} + _dense_ds_{{loop.index}} * _dense_inv_B;
+        {% endfor %}
+    }
+}
+{% endmacro %}

@@ -22,7 +22,11 @@
 
 {% block before_code %}
     // brian_dendrites.dense: verify the all-to-all synapse order once per run
+    {% if _dense_batch %}
+    {{ dense.batch_order_check() }}
+    {% else %}
     {{ dense.dense_order_check() }}
+    {% endif %}
 {% endblock %}
 
 {% block maincode %}
@@ -55,6 +59,41 @@
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
+    {% if _dense_batch %}
+    // Batched projection: the summed input of every sample's copy from the
+    // shared weights, terms in increasing synapse order for every target
+    // element (as in _dense_B separate projections).
+    {{ dense.batch_sizes() }}
+    {{ dense.dense_size_check() }}
+    {% if _dense_target_idx == '_dense_post' %}
+    {{ openmp_pragma('parallel') }}
+    {
+        const int _dense_nt = {{ openmp_pragma('get_num_threads') }};
+        const int _dense_tid = {{ openmp_pragma('get_thread_num') }};
+        const int _dense_chunk = (((_N_post + _dense_nt - 1) / _dense_nt) + 7) / 8 * 8;
+        const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_chunk : _N_post;
+        const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
+        {% if _target_var_array not in vector_code %}
+        int _dense_r0 = 0;
+        for (; _dense_r0 + 8 <= _N_pre; _dense_r0 += 8)
+        {
+            {{ dense.batch_summed_block('_dense_c0', '_dense_c1', _target_var_array, 8) }}
+        }
+        for (int _dense_i = _dense_r0; _dense_i < _N_pre; _dense_i++)
+        {% else %}
+        for (int _dense_i = 0; _dense_i < _N_pre; _dense_i++)
+        {% endif %}
+        {
+            {{ dense.batch_summed_row('_dense_c0', '_dense_c1', _target_var_array, '_dense_post') }}
+        }
+    }
+    {% else %}
+    for (int _dense_i = 0; _dense_i < _N_pre; _dense_i++)
+    {
+        {{ dense.batch_summed_row('0', '_N_post', _target_var_array, '_dense_pre') }}
+    }
+    {% endif %}
+    {% else %}
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
     {% if _dense_target_idx == '_dense_post' and openmp_pragma('with_openmp') %}
@@ -110,5 +149,6 @@
         {{ dense.summed_row_loop('0', '_dense_peel', _target_var_array, _dense_target_idx) }}
         {{ dense.summed_row_loop('_dense_peel', '_N_post', _target_var_array, _dense_target_idx) }}
     }
+    {% endif %}
     {% endif %}
 {% endblock %}

@@ -75,12 +75,14 @@ from brian2 import seed as brian_seed
 
 from .._brian_compat import (
     PCH_HEADER,
+    RESULTS_WANTED_ENV,
     ArrayVariable,
     DynamicArrayVariable,
     FileLock,
     array_filename,
     compile_project,
     device_run_environment,
+    filter_result_writes,
     hoist_run_clock,
     make_command,
     mark_independent_loop,
@@ -539,6 +541,14 @@ class Simulation:
             self._objects = objs
             self._net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
                                 name=_NETWORK_NAME)
+            from ..dense import batched_objects
+
+            batched = batched_objects(self._net)
+            if batched:
+                raise ValueError(
+                    f"target={self.target!r}: the network is batched (batch_size > 1: "
+                    f"{', '.join(batched[:4])}{'...' if len(batched) > 4 else ''}); only "
+                    "target='cpp_standalone' with dense=True computes batched projections")
             self._net.store("initial")
             self._timed_initial = {
                 k: np.array(o.values, copy=True)
@@ -600,10 +610,13 @@ class Simulation:
             objs = _as_objects(build())
             net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
                           name=_NETWORK_NAME)
-            if self.dense:
-                from ..dense import apply_dense
+            from ..dense import apply_dense, batched_objects
 
+            if self.dense:
                 self.dense_synapses = apply_dense(net)
+            elif batched_objects(net):
+                raise ValueError("dense=False: the network is batched (batch_size > 1); only "
+                                 "the dense code path computes batched projections")
             net.run(self.duration, namespace=_namespace(objs))
             old_headers = prefs["codegen.cpp.headers"]
             prefs["codegen.cpp.headers"] = list(old_headers) + _DIE_WITH_PARENT_HEADERS
@@ -612,6 +625,7 @@ class Simulation:
             finally:
                 prefs["codegen.cpp.headers"] = old_headers
             _hoist_run_clock(staging)
+            _filter_result_writes(staging)
             _mark_independent_loops(staging)
             self._collect(objs)
             for info in self._vars.values():
@@ -850,8 +864,11 @@ class Simulation:
                     fname = rundir / f"{key}.dat"
                     np.ascontiguousarray(arr).tofile(fname)
                     args.append(f"{key}={fname}")
+            wanted = rundir / "results_wanted.txt"
+            wanted.write_text("".join(f"{self._vars[key].filename}\n" for key in keys))
             t0 = time.perf_counter()
             cmd, env = standalone_command(self.project_dir, args)
+            env[RESULTS_WANTED_ENV] = str(wanted)
             returncode, stdout, stderr = _run_child(cmd, self.project_dir, env)
             wall = time.perf_counter() - t0
             _touch(self.project_dir)
@@ -895,6 +912,21 @@ def _hoist_run_clock(directory: Path):
     if patched is None:
         logger.debug("network.cpp: the time-step loop has an unexpected form; the CPU clock "
                      "is read after every step, as Brian2 wrote it")
+        return
+    path.write_text(patched)
+
+
+def _filter_result_writes(directory: Path):
+    """Let every run write only the result files it is asked for (see `filter_result_writes`)."""
+    path = Path(directory) / "objects.cpp"
+    try:
+        source = path.read_text()
+    except OSError:  # pragma: no cover - Brian2 always writes it
+        return
+    patched = filter_result_writes(source)
+    if patched is None:
+        logger.debug("objects.cpp: no result write of the expected form; every run writes all "
+                     "arrays, as Brian2 does")
         return
     path.write_text(patched)
 

@@ -117,12 +117,16 @@ class Presentation:
         Teacher flag of every slot while training.
     readout_slot : int
         The slot whose end gives the sample's output.
+    batch_size : int
+        Samples shown side by side in the same slots (a batched circuit,
+        sample-major rows; 1: one sample at a time).
     """
 
     t_slot: Quantity
     learn: tuple = (1.0,)
     nudge: tuple = (1.0,)
     readout_slot: int = -1
+    batch_size: int = 1
 
     def __post_init__(self):
         if len(self.learn) != len(self.nudge) or not self.learn:
@@ -130,35 +134,74 @@ class Presentation:
         if not -self.slots <= self.readout_slot < self.slots:
             raise ValueError(f"Presentation: readout_slot {self.readout_slot} is not one of "
                              f"{self.slots} slots")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
+                or self.batch_size < 1:
+            raise ValueError(f"Presentation: batch_size must be an integer >= 1, "
+                             f"got {self.batch_size!r}")
 
     @property
     def slots(self) -> int:
         """Slots per sample."""
         return len(self.learn)
 
+    def sample_weights(self, n, valid) -> np.ndarray:
+        """Weight of each sample's update in its mini-batch (``n`` samples, ``valid`` real).
+
+        A batched circuit changes its weights by the mean of the weighted
+        per-sample updates over the ``batch_size`` samples of a slot: real
+        samples weigh ``batch_size / m`` (``m`` real samples in that
+        mini-batch), padding 0, so a short last mini-batch takes the mean
+        over its real samples (as a NumPy mini-batch of ``m`` samples).
+        """
+        B = self.batch_size
+        mask = np.zeros(n)
+        mask[:valid] = 1.0
+        if B == 1:
+            return mask
+        per_batch = mask.reshape(-1, B)
+        m = per_batch.sum(axis=1, keepdims=True)
+        return (per_batch * np.divide(B, m, out=np.zeros_like(m), where=m > 0)).ravel()
+
     def inputs(self, X, Y, valid, learn) -> dict:
         """Role values of a chunk: rows repeated per slot, flags tiled, padding masked.
 
         ``X``, ``Y``: the chunk's samples (padding included); ``valid``: how
         many of them are real; ``learn``: training (teacher and plasticity
-        per the flags) or evaluation (both off).
+        per the flags) or evaluation (both off). With ``batch_size = B``
+        every ``B`` consecutive samples share their slots: one row holds
+        their ``B`` input vectors side by side, and ``learn`` has one
+        weight per sample (:meth:`sample_weights`).
         """
-        n = len(X)
-        mask = np.zeros(n)
-        mask[:valid] = 1.0
-        out = {"x": np.repeat(X, self.slots, axis=0)}
+        n, B = len(X), self.batch_size
+        if n % B:
+            raise ValueError(f"Presentation: {n} samples are not whole mini-batches of {B}")
+        steps = n // B
+        weights = self.sample_weights(n, valid)
+        out = {"x": np.repeat(np.reshape(X, (steps, -1)), self.slots, axis=0)}
+        if B == 1:
+            if learn:
+                out["target"] = np.repeat(Y, self.slots, axis=0)
+                out["nudge"] = np.kron(weights, self.nudge)
+                out["learn"] = np.kron(weights, self.learn)
+            else:
+                out["nudge"] = np.zeros(n * self.slots)
+                out["learn"] = np.zeros(n * self.slots)
+            return out
         if learn:
-            out["target"] = np.repeat(Y, self.slots, axis=0)
-            out["nudge"] = np.kron(mask, self.nudge)
-            out["learn"] = np.kron(mask, self.learn)
+            any_real = (weights.reshape(steps, B) > 0).any(axis=1).astype(float)
+            out["target"] = np.repeat(np.reshape(Y, (steps, -1)), self.slots, axis=0)
+            out["nudge"] = np.kron(any_real, self.nudge)
+            out["learn"] = (np.repeat(weights.reshape(steps, B), self.slots, axis=0)
+                            * np.tile(np.asarray(self.learn, dtype=float), steps)[:, None])
         else:
-            out["nudge"] = np.zeros(n * self.slots)
-            out["learn"] = np.zeros(n * self.slots)
+            out["nudge"] = np.zeros(steps * self.slots)
+            out["learn"] = np.zeros((steps * self.slots, B))
         return out
 
     def sample_outputs(self, outputs) -> np.ndarray:
-        """One row per sample from one row per slot."""
-        return np.asarray(outputs)[self.readout_slot % self.slots::self.slots]
+        """One row per sample from one row per slot (a batched row holds ``batch_size``)."""
+        rows = np.asarray(outputs)[self.readout_slot % self.slots::self.slots]
+        return rows.reshape(rows.shape[0] * self.batch_size, -1)
 
 
 def _progress(iterable, enabled, **kw):
@@ -297,6 +340,14 @@ class Learner:
         if threads > 1 and self.target != "cpp_standalone":
             raise ValueError(f"threads={threads} needs target='cpp_standalone' (Brian2 runs the "
                              f"{self.target!r} target in one thread)")
+        batch = getattr(self, "batch_size", 1)
+        check_int(batch, "batch_size", minimum=1)
+        if batch > 1 and self.target != "cpp_standalone":
+            raise ValueError(f"batch_size={batch} needs target='cpp_standalone' (only the dense "
+                             f"C++ path computes mini-batches; got target={self.target!r})")
+        if self.chunk % batch:
+            raise ValueError(f"chunk ({self.chunk}) must be a multiple of batch_size ({batch}): "
+                             "a run holds whole mini-batches")
 
     def _check_fitted(self):
         if getattr(self, "session_", None) is None:
@@ -352,8 +403,9 @@ class Learner:
         return self.session_
 
     def _n_slots(self):
-        """Slots per run: ``chunk`` samples of the presentation's slots."""
-        return self.chunk * self._presentation().slots
+        """Slots per run: ``chunk`` samples of the presentation's slots (in mini-batches)."""
+        pres = self._presentation()
+        return self.chunk // pres.batch_size * pres.slots
 
     def _estimated_bytes(self) -> int:
         """Rough peak memory of building the session (synapses and input arrays)."""

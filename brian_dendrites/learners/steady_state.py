@@ -33,8 +33,8 @@ class SteadyStateMicrocircuitClassifier(Learner):
     Each sample is one simulation time step: a bottom-up sweep, a top-down
     sweep with the output nudged toward the target potential, then one
     online update of the forward (``W``) and pyramid-to-interneuron
-    (``IP``) weights and biases (mini-batches of one sample; Brian2 has no
-    batch dimension). Top-down and interneuron-to-apical weights are fixed.
+    (``IP``) weights and biases (with ``batch_size > 1``: one step per
+    mini-batch, one update by the batch mean). Top-down and interneuron-to-apical weights are fixed.
     Class scores are the output potentials of the bottom-up sweep
     (teacher and plasticity off).
 
@@ -82,6 +82,16 @@ class SteadyStateMicrocircuitClassifier(Learner):
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         Training and engine settings shared by every learner (defaults here:
         ``chunk=500``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
+    batch_size : int >= 1
+        Samples per update (default 1: online, as above). With ``B > 1`` the
+        circuit simulates ``B`` samples side by side in every step and
+        changes every weight and bias once per step by the mean of their
+        updates (the paper's MNIST procedure used ``B = 10``; one pass over
+        the weights then serves ``B`` samples). The rates stay per update:
+        a mini-batch of ``B`` moves the weights about as far as one online
+        sample, so raise ``eta_PP``/``eta_IP`` with the batch (e.g. the
+        reference's batch-10 rates 0.1/0.03 per update, docs/mnist.md).
+        ``chunk`` must be a multiple of ``B``; ``cpp_standalone`` only.
 
     Notes
     -----
@@ -122,7 +132,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
                  lr_decay_epochs=5, lam_out=None, lam_A=None, lam_I=None, activation="logistic",
                  target_rates=(0.1, 0.8), weight_scale=6.0, t_sample=1 * ms, dtype="float64",
                  epochs=1, shuffle=True, chunk=500, target="cpp_standalone", seed=0,
-                 progress=True, cache_dir=None, warm_start=False, threads=1):
+                 progress=True, cache_dir=None, warm_start=False, threads=1, batch_size=1):
         self._store(locals())
 
     # ------------------------------------------------------------ schedule
@@ -226,13 +236,15 @@ class SteadyStateMicrocircuitClassifier(Learner):
         return get_activation(self.activation, "activation").inverse
 
     def _presentation(self):
-        return Presentation(t_slot=self.t_sample)
+        return Presentation(t_slot=self.t_sample, batch_size=self.batch_size)
 
     def _build_circuit(self, n_slots):
         return steady_state_microcircuit(
-            list(self.layers), n_samples=n_slots, activation=self.activation, eta_PP=self.eta_PP,
+            list(self.layers), n_samples=n_slots * self.batch_size, activation=self.activation,
+            eta_PP=self.eta_PP,
             eta_IP=self.eta_IP, lam_out=self.lam_out, lam_A=self.lam_A, lam_I=self.lam_I,
-            weight_scale=self.weight_scale, seed=self.seed, t_sample=self.t_sample)
+            weight_scale=self.weight_scale, seed=self.seed, t_sample=self.t_sample,
+            batch_size=self.batch_size)
 
     def _encode_targets(self, y, n, name="y"):
         """Labels (1-D ints) or target-rate rows (2-D) -> target potentials."""
