@@ -92,6 +92,8 @@ def test_load_mnist_data_rejects_bad_sources(tmp_path):
     (dict(eta_PP=[0.04, 0.04]), TypeError, "eta_PP"),
     (dict(chunk=0), ValueError, "chunk"),
     (dict(fast="yes"), TypeError, "fast"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=2, target="numpy"), ValueError, "cpp_standalone"),
 ])
 def test_mnist_comparison_rejects_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):

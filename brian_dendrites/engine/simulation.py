@@ -545,6 +545,8 @@ class Simulation:
 
             batched = batched_objects(self._net)
             if batched:
+                for obj in self._net.objects:  # refused, not forgotten: no Brian2 warning
+                    obj._network = "refused"
                 raise ValueError(
                     f"target={self.target!r}: the network is batched (batch_size > 1: "
                     f"{', '.join(batched[:4])}{'...' if len(batched) > 4 else ''}); only "

@@ -51,7 +51,7 @@ MNIST_PAPER = {"microcircuit": 0.0196, "backprop": 0.0153}
 MNIST_FAST = dict(layers=(784, 100, 10), n_train=1000, n_test=300, epochs=3, target="numpy")
 #: Initial rates per update with mini-batches of 10 (``batch_size=10``; measured
 #: on the subset, docs/mnist.md); online the learner's defaults (0.04, 0.006) apply.
-MNIST_BATCH_RATES = dict(eta_PP=0.2, eta_IP=0.03)
+MNIST_BATCH_RATES = dict(eta_PP=0.1, eta_IP=0.03)
 #: Model keys -> curve names in the results.
 MNIST_MODELS = {"brian2": "brian2 steady state (online)",
                 "reference": "numpy reference (online)",

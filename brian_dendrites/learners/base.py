@@ -330,7 +330,8 @@ class Learner:
 
     # ------------------------------------------------------------- checks
     def _check_common(self):
-        check_int(self.chunk, "chunk", minimum=1)
+        batch = check_int(getattr(self, "batch_size", 1), "batch_size", minimum=1)
+        chunk = check_int(self._chunk_size(), "chunk", minimum=1)
         check_choice(self.target, "target", TARGETS)
         check_seed(self.seed, allow_none=False)
         for name in ("warm_start", "shuffle", "progress"):
@@ -340,13 +341,11 @@ class Learner:
         if threads > 1 and self.target != "cpp_standalone":
             raise ValueError(f"threads={threads} needs target='cpp_standalone' (Brian2 runs the "
                              f"{self.target!r} target in one thread)")
-        batch = getattr(self, "batch_size", 1)
-        check_int(batch, "batch_size", minimum=1)
         if batch > 1 and self.target != "cpp_standalone":
             raise ValueError(f"batch_size={batch} needs target='cpp_standalone' (only the dense "
                              f"C++ path computes mini-batches; got target={self.target!r})")
-        if self.chunk % batch:
-            raise ValueError(f"chunk ({self.chunk}) must be a multiple of batch_size ({batch}): "
+        if chunk % batch:
+            raise ValueError(f"chunk ({chunk}) must be a multiple of batch_size ({batch}): "
                              "a run holds whole mini-batches")
 
     def _check_fitted(self):
@@ -402,15 +401,20 @@ class Learner:
         self._reset_training()
         return self.session_
 
+    def _chunk_size(self):
+        """Samples per run: the ``chunk`` parameter (a learner may derive a default for ``None``)."""
+        return self.chunk
+
     def _n_slots(self):
         """Slots per run: ``chunk`` samples of the presentation's slots (in mini-batches)."""
         pres = self._presentation()
-        return self.chunk // pres.batch_size * pres.slots
+        return self._chunk_size() // pres.batch_size * pres.slots
 
     def _estimated_bytes(self) -> int:
         """Rough peak memory of building the session (synapses and input arrays)."""
         synapses = sum(a * b for a, b in weight_shapes(self.layers).values())
-        inputs = self._n_slots() * (self._n_in() + 2 * self._n_out() + 2) * 8
+        batch = self._presentation().batch_size  # a slot holds a mini-batch of samples
+        inputs = self._n_slots() * batch * (self._n_in() + 2 * self._n_out() + 2) * 8
         return _BYTES_PER_SYNAPSE * synapses + 4 * inputs
 
     def _check_memory(self):
@@ -424,7 +428,7 @@ class Learner:
         need, have = self._estimated_bytes(), _available_memory()
         if have is not None and need > have:
             raise MemoryError(
-                f"{type(self).__name__}(layers={list(self.layers)}, chunk={self.chunk}) needs "
+                f"{type(self).__name__}(layers={list(self.layers)}, chunk={self._chunk_size()}) needs "
                 f"about {_in_gib(need)} to build, but only {_in_gib(have)} of memory is "
                 "available; use smaller layers or a smaller chunk")
 
@@ -496,16 +500,17 @@ class Learner:
         pres = self._presentation()
         n = len(order)
         outputs = np.empty((n, self._n_out()))
-        starts = range(0, n, self.chunk)
+        chunk = self._chunk_size()
+        starts = range(0, n, chunk)
         carry = learn if carry is None else carry
         epoch = self.epochs_done_ if carry else None
         values = self._run_values() if values is None else values
         for c, start in enumerate(_progress(starts, self.progress and learn,
                                             desc=f"epoch {self.epochs_done_ + 1}",
                                             unit="chunk", leave=False)):
-            idx = order[start:start + self.chunk]
+            idx = order[start:start + chunk]
             valid = len(idx)
-            idx_p = np.concatenate([idx, np.repeat(idx[-1:], self.chunk - valid)])
+            idx_p = np.concatenate([idx, np.repeat(idx[-1:], chunk - valid)])
             inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
             before = session.state
             try:
@@ -688,7 +693,7 @@ class Learner:
         Xf = self._features(X)
         out = []
         for i in range(len(Xf)):
-            idx = np.full(self.chunk, i)
+            idx = np.full(self._chunk_size(), i)
             inputs = self._chunk_inputs(Xf[idx], Y[idx], 1, True)
             res = session.run(inputs, values=self._run_values(), read=keys, carry=False,
                               seed=self._run_seed(None, i))

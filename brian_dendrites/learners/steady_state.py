@@ -81,7 +81,10 @@ class SteadyStateMicrocircuitClassifier(Learner):
         memory traffic; docs/benchmarks.md).
     epochs, shuffle, chunk, target, seed, progress, cache_dir, warm_start, threads
         Training and engine settings shared by every learner (defaults here:
-        ``chunk=500``, ``target='cpp_standalone'``); see :class:`~.base.Learner`.
+        ``target='cpp_standalone'`` and ``chunk=None``: 500 samples per run
+        online, 200 mini-batches per run with ``batch_size > 1``, since a run
+        costs ~0.13 s outside its steps on 784-500-500-10, docs/benchmarks.md);
+        see :class:`~.base.Learner`.
     batch_size : int >= 1
         Samples per update (default 1: online, as above). With ``B > 1`` the
         circuit simulates ``B`` samples side by side in every step and
@@ -131,7 +134,7 @@ class SteadyStateMicrocircuitClassifier(Learner):
     def __init__(self, layers, eta_PP=0.04 / ms, eta_IP=0.006 / ms, lr_decay=0.5,
                  lr_decay_epochs=5, lam_out=None, lam_A=None, lam_I=None, activation="logistic",
                  target_rates=(0.1, 0.8), weight_scale=6.0, t_sample=1 * ms, dtype="float64",
-                 epochs=1, shuffle=True, chunk=500, target="cpp_standalone", seed=0,
+                 epochs=1, shuffle=True, chunk=None, target="cpp_standalone", seed=0,
                  progress=True, cache_dir=None, warm_start=False, threads=1, batch_size=1):
         self._store(locals())
 
@@ -210,6 +213,12 @@ class SteadyStateMicrocircuitClassifier(Learner):
         return self.learning_rates(getattr(self, "epochs_done_", 0))
 
     # ------------------------------------------------------------ hooks
+    def _chunk_size(self):
+        """``chunk``, or for ``None`` 500 samples online and 200 mini-batches with batches."""
+        if self.chunk is not None:
+            return self.chunk
+        return 500 if self.batch_size == 1 else 200 * self.batch_size
+
     def _validate_params(self):
         check_float_dtype(self.dtype, "dtype")
         self._check_schedule()
