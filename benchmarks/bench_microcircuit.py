@@ -76,7 +76,7 @@ def check_state_dtype(net, dtype):
               f"{np.dtype(dtype).name} time")
 
 
-def brian_timer(n_patterns, cache_dir, dtype=np.float64):
+def brian_timer(n_patterns, cache_dir, dtype=np.float64, threads=1):
     """Build (or reuse) the compiled circuit in ``dtype``; return ``(timer, build_s, dense)``.
 
     ``timer()`` runs ``n_patterns`` samples and returns the wall time per
@@ -89,7 +89,7 @@ def brian_timer(n_patterns, cache_dir, dtype=np.float64):
 
     t0 = time.perf_counter()
     sim = Simulation(build, n_patterns * 100 * ms, target="cpp_standalone",
-                     cache_dir=cache_dir, name="bench_mc", dtype=dtype)
+                     cache_dir=cache_dir, name="bench_mc", dtype=dtype, threads=threads)
     build_time = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     values = {"x_in.values": rng.uniform(0, 1, (n_patterns, LAYERS[0])),
@@ -211,7 +211,8 @@ def main(argv=None):
     parser.add_argument("--steady-state", action="store_true",
                         help="only the steady-state (MNIST procedure) table")
     parser.add_argument("--threads", type=int, nargs="*", default=[1],
-                        help="also time the batched learner with these OpenMP thread counts")
+                        help="also time our rate-mode circuit and the batched learner with "
+                             "these OpenMP thread counts")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else 5
     if args.steady_state:
@@ -225,6 +226,10 @@ def main(argv=None):
         timers[f"ours {name}"], builds[name], dense = brian_timer(n_patterns, args.cache_dir,
                                                                   dtype)
         timers[f"np {name}"] = numpy_timer(n_steps, dtype)
+    for n in args.threads:
+        if n > 1:
+            timers[f"ours float64 {n} threads"], builds[f"float64, {n} threads"], _ = \
+                brian_timer(n_patterns, args.cache_dir, np.float64, threads=n)
     # interleaved repeats: every implementation sees the same machine load
     best = {k: np.inf for k in timers}
     for _ in range(repeats):
@@ -234,11 +239,16 @@ def main(argv=None):
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     np_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = []
-    for name in builds:
+    for name in ("float64", "float32"):
         ours, numpy = best[f"ours {name}"], best[f"np {name}"]
         rows.append((f"brian_dendrites cpp_standalone (dense), {name}", ours, ours / np64,
                      ours / numpy))
         rows.append((f"NumPy in-place BLAS, {name}", numpy, numpy / np64, 1.0))
+    for n in args.threads:
+        if n > 1:
+            ours = best[f"ours float64 {n} threads"]
+            rows.append((f"brian_dendrites cpp_standalone (dense), float64, {n} threads", ours,
+                         ours / np64, ours / np64))
     print(f"Benchmark 2: microcircuit {LAYERS}, rate mode, 100 ms per sample (1000 steps), "
           f"all rules on, single thread; load average {os.getloadavg()[0]:.1f}")
     print(f"build (first time, or cache reuse): "

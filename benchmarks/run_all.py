@@ -7,7 +7,8 @@ Usage::
 Runs, each in its own process (one thread each, same machine, same run):
 
 1. ``bench_dense_layer.py``    784->500 dense plastic layer vs NumPy dger/np.outer
-2. ``bench_microcircuit.py``   784-500-500-10 microcircuit, rate mode, vs NumPy BLAS (float64, float32)
+2. ``bench_microcircuit.py``   784-500-500-10 microcircuit, rate mode, vs NumPy BLAS (float64, float32),
+                               and steady-state epochs online and in mini-batches of 10
 3. ``bench_urbanczik_nest.py`` Urbanczik-Senn protocol vs NEST 3.10 (``pip install nest-simulator``)
 4. ``bench_sweep.py``          compile-once sweep vs a rebuild per point
 5. ``bench_fig2.py``           the Fig. 2 microcircuit (30-50-10) per 100 ms pattern vs NumPy

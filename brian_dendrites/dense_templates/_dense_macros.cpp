@@ -22,9 +22,13 @@ if ((long)_N != (long)_N_pre * (long)_N_post)
 }
 {% endmacro %}
 
-{% macro dense_order_check() %}
+{% macro dense_order_check(batched=False) %}
 {
+    {% if batched %}
+    {{ batch_sizes() }}
+    {% else %}
     {{ dense_sizes() }}
+    {% endif %}
     {{ dense_size_check() }}
     {% set _pre_array = get_array_name(variables['_synaptic_pre']) %}
     {% set _post_array = get_array_name(variables['_synaptic_post']) %}
@@ -34,12 +38,22 @@ if ((long)_N != (long)_N_pre * (long)_N_post)
         {
             std::cerr << "brian_dendrites.dense: synapse " << _s << " of {{owner.name}} connects "
                       << {{_pre_array}}[_s] << " -> " << {{_post_array}}[_s]
-                      << ", the dense all-to-all code path expects "
+                      << ", the {{ 'batched ' if batched else '' }}dense{{ '' if batched else ' all-to-all' }} code path expects "
                       << _s / _N_post << " -> " << _s % _N_post << "." << std::endl;
             exit(1);
         }
     }
 }
+{% endmacro %}
+
+{% macro column_range() %}
+{# Inside an OpenMP parallel region: this thread's range [_dense_c0, _dense_c1)
+   of target elements (boundaries at multiples of 8). #}
+const int _dense_nt = {{ openmp_pragma('get_num_threads') }};
+const int _dense_tid = {{ openmp_pragma('get_thread_num') }};
+const int _dense_chunk = (((_N_post + _dense_nt - 1) / _dense_nt) + 7) / 8 * 8;
+const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_chunk : _N_post;
+const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
 {% endmacro %}
 
 {% macro dense_pragmas() %}
@@ -127,26 +141,6 @@ const int _N = {{constant_or_scalar('N', variables['N'])}};
 const int _dense_B = {{_dense_batch}};
 const int _N_pre = {{_dense_n_pre}};
 const int _N_post = {{_dense_n_post}};
-{% endmacro %}
-
-{% macro batch_order_check() %}
-{
-    {{ batch_sizes() }}
-    {{ dense_size_check() }}
-    {% set _pre_array = get_array_name(variables['_synaptic_pre']) %}
-    {% set _post_array = get_array_name(variables['_synaptic_post']) %}
-    for (int _s = 0; _s < _N; _s++)
-    {
-        if ({{_pre_array}}[_s] != _s / _N_post || {{_post_array}}[_s] != _s % _N_post)
-        {
-            std::cerr << "brian_dendrites.dense: synapse " << _s << " of {{owner.name}} connects "
-                      << {{_pre_array}}[_s] << " -> " << {{_post_array}}[_s]
-                      << ", the batched dense code path expects "
-                      << _s / _N_post << " -> " << _s % _N_post << "." << std::endl;
-            exit(1);
-        }
-    }
-}
 {% endmacro %}
 
 {% macro batch_summed_block(first, last, target, rows) %}

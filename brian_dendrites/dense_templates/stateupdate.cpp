@@ -14,7 +14,7 @@
 {% block before_code %}
     // brian_dendrites.dense: verify the all-to-all synapse order once per run
     {% if _dense_batch %}
-    {{ dense.batch_order_check() }}
+    {{ dense.dense_order_check(batched=True) }}
     {% else %}
     {{ dense.dense_order_check() }}
     {% endif %}

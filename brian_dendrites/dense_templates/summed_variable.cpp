@@ -23,7 +23,7 @@
 {% block before_code %}
     // brian_dendrites.dense: verify the all-to-all synapse order once per run
     {% if _dense_batch %}
-    {{ dense.batch_order_check() }}
+    {{ dense.dense_order_check(batched=True) }}
     {% else %}
     {{ dense.dense_order_check() }}
     {% endif %}
@@ -68,11 +68,7 @@
     {% if _dense_target_idx == '_dense_post' %}
     {{ openmp_pragma('parallel') }}
     {
-        const int _dense_nt = {{ openmp_pragma('get_num_threads') }};
-        const int _dense_tid = {{ openmp_pragma('get_thread_num') }};
-        const int _dense_chunk = (((_N_post + _dense_nt - 1) / _dense_nt) + 7) / 8 * 8;
-        const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_chunk : _N_post;
-        const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
+        {{ dense.column_range() }}
         {% if _target_var_array not in vector_code %}
         int _dense_r0 = 0;
         for (; _dense_r0 + 8 <= _N_pre; _dense_r0 += 8)
@@ -103,11 +99,7 @@
     // the sums are bit-identical to the serial loop, with no atomics.
     {{ openmp_pragma('parallel') }}
     {
-        const int _dense_nt = {{ openmp_pragma('get_num_threads') }};
-        const int _dense_tid = {{ openmp_pragma('get_thread_num') }};
-        const int _dense_chunk = (((_N_post + _dense_nt - 1) / _dense_nt) + 7) / 8 * 8;
-        const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_chunk : _N_post;
-        const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
+        {{ dense.column_range() }}
         {% if _target_var_array not in vector_code %}
         int _dense_pre0 = 0;
         for (; _dense_pre0 + 4 <= _N_pre; _dense_pre0 += 4)
