@@ -164,6 +164,7 @@ def test_batched_learner_equals_the_reference_with_the_same_mini_batches(cache_d
     assert len(updates) == 2 and np.abs(updates[0]["W1"]).max() > 0
 
 
+@pytest.mark.slow  # an OpenMP build (~35 s); the online threaded path is in the default suite
 def test_batched_threads_are_bit_identical_to_one_thread(cache_dir):
     X, y = _classification_data(16)
     kw = dict(**ETAS, lr_decay=1, weight_scale=2.0, seed=3, batch_size=4, chunk=8,
