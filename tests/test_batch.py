@@ -32,14 +32,15 @@ def _batched_projection(X, E, W0):
     def build():
         x_in = TimedArray(X, dt=1 * ms, name="x_in")
         e_in = TimedArray(E, dt=1 * ms, name="e_in")
-        pre = NeuronGroup(B * N_PRE, "r : 1", name="pre")
+        pre = NeuronGroup(B * N_PRE, "r : 1\nback : 1", name="pre")
         pre.run_regularly("r = x_in(t, i)", when="start", name="pre_drive")
         post = NeuronGroup(B * N_POST, "v : 1\nerr : 1\nb : 1", name="post")
         # a learned per-neuron value, changed differently by every copy
         post.run_regularly("err = e_in(t, i)\nb += 0.5*err*(i % 3 + 1)", when="start", order=1,
                            name="post_drive")
         syn = Synapses(pre, post, "dw/dt = eta*err_post*r_pre : 1 (clock-driven)\n"
-                                  "v_post = w*r_pre : 1 (summed)\neta : 1/second (shared)",
+                                  "v_post = w*r_pre : 1 (summed)\n"
+                                  "back_pre = w*err_post : 1 (summed)\neta : 1/second (shared)",
                        method="euler", name="syn")
         connect_dense(syn, batch_size=B)
         syn.w = W0
@@ -54,7 +55,7 @@ def test_batched_projection_sums_every_copy_and_applies_the_mean_update(cache_di
     sim = Simulation(_batched_projection(X, E, W0), STEPS * ms, target="cpp_standalone",
                      dt=1 * ms, cache_dir=cache_dir, name="batch_projection")
     assert sim.dense_synapses == ["syn"]
-    res = sim.run({}, read=["syn.w", "post.v", "post.b"])
+    res = sim.run({}, read=["syn.w", "post.v", "post.b", "pre.back"])
     assert res["syn.w"].shape == (N_PRE * N_POST,)  # one weight per pair, not per copy
     W = W0.reshape(N_PRE, N_POST).copy()
     b = np.zeros(B * N_POST)
@@ -63,8 +64,10 @@ def test_batched_projection_sums_every_copy_and_applies_the_mean_update(cache_di
         x, e = X[t].reshape(B, N_PRE), E[t].reshape(B, N_POST)
         b = np.tile((b.reshape(B, N_POST) + 0.5 * e * scale).mean(axis=0), B)
         v = x @ W  # every copy's sum from the shared weights (before this step's update)
+        back = e @ W.T  # and onto the presynaptic side
         W = W + 0.3 * np.einsum("bi,bj->ij", x, e) / B  # the batch mean of B updates
     np.testing.assert_allclose(res["post.v"], v.ravel(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(res["pre.back"], back.ravel(), rtol=0, atol=1e-13)
     np.testing.assert_allclose(res["syn.w"], W.ravel(), rtol=0, atol=1e-13)
     np.testing.assert_allclose(res["post.b"], b, rtol=0, atol=1e-13)
     assert np.abs(res["syn.w"] - W0).max() > 0.05  # the updates acted
