@@ -194,44 +194,39 @@ for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
 }
 {% endmacro %}
 
-{% macro batch_update_rows(rows, written) %}
-{# The batched update of the weight rows _dense_r0 .. _dense_r0 + rows - 1:
-   for every synapse, the generated update runs once per sample from the
-   value at the start of the step (restored after each sample); the changes
-   are summed and their mean added once.  The sample loop has a compile-time
-   trip count and is unrolled, so the loop over postsynaptic elements
-   vectorises. #}
+{% macro batch_update_row(written) %}
+{# The batched update of weight row _dense_r0: for every synapse, the
+   generated update runs once per sample from the value at the start of the
+   step (restored after each sample); the changes are summed and their mean
+   added once.  The sample loop has a compile-time trip count and is
+   unrolled, so the loop over postsynaptic elements vectorises. #}
 #if defined(__GNUC__)
 #pragma GCC ivdep
 #endif
 for (int _dense_j = 0; _dense_j < _N_post; _dense_j++)
 {
-    for (int _dense_k = 0; _dense_k < {{rows}}; _dense_k++)
+    const int _idx = _dense_r0 * _N_post + _dense_j;
+    {% for ptr, ctype in written %}
+    const {{ctype}} _dense_s0_{{loop.index}} = {{ptr}}[_idx];
+    {{ctype}} _dense_ds_{{loop.index}} = 0;
+    {% endfor %}
+    #if defined(__GNUC__) && __GNUC__ >= 8
+    #pragma GCC unroll 64
+    #endif
+    for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
     {
-        const int _dense_i = _dense_r0 + _dense_k;
-        const int _idx = _dense_i * _N_post + _dense_j;
+        const int _dense_pre = _dense_r0 + _dense_b * _N_pre;
+        const int _dense_post = _dense_j + _dense_b * _N_post;
+        // vector code
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
         {% for ptr, ctype in written %}
-        const {{ctype}} _dense_s0_{{loop.index}} = {{ptr}}[_idx];
-        {{ctype}} _dense_ds_{{loop.index}} = 0;
-        {% endfor %}
-        #if defined(__GNUC__) && __GNUC__ >= 8
-        #pragma GCC unroll 64
-        #endif
-        for (int _dense_b = 0; _dense_b < _dense_B; _dense_b++)
-        {
-            const int _dense_pre = _dense_i + _dense_b * _N_pre;
-            const int _dense_post = _dense_j + _dense_b * _N_post;
-            // vector code
-            const size_t _vectorisation_idx = _idx;
-            {{vector_code|autoindent}}
-            {% for ptr, ctype in written %}
-            _dense_ds_{{loop.index}} += {{ptr}}[_idx] - _dense_s0_{{loop.index}};
-            {{ptr}}[_idx] = _dense_s0_{{loop.index}};
-            {% endfor %}
-        }
-        {% for ptr, ctype in written %}
-        {{ptr}}[_idx] = _dense_s0_{{loop.index}} + _dense_ds_{{loop.index}} * _dense_inv_B;
+        _dense_ds_{{loop.index}} += {{ptr}}[_idx] - _dense_s0_{{loop.index}};
+        {{ptr}}[_idx] = _dense_s0_{{loop.index}};
         {% endfor %}
     }
+    {% for ptr, ctype in written %}
+    {{ptr}}[_idx] = _dense_s0_{{loop.index}} + _dense_ds_{{loop.index}} * _dense_inv_B;
+    {% endfor %}
 }
 {% endmacro %}

@@ -42,7 +42,7 @@
     {{ openmp_pragma('parallel-static') }}
     for (int _dense_r0 = 0; _dense_r0 < _N_pre; _dense_r0++)
     {
-        {{ dense.batch_update_rows(1, written=_dense_written) }}
+        {{ dense.batch_update_row(_dense_written) }}
     }
     {% else %}
     {{ dense.dense_sizes() }}
