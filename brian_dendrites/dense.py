@@ -123,6 +123,18 @@ def _registered(registry, owner):
     return None
 
 
+def _assigned_and_used(code):
+    """Names assigned (``x = ...``, ``x += ...``) and all names used in abstract ``code``."""
+    blocks = code.values() if isinstance(code, dict) else [code]
+    written, used = set(), set()
+    for block in blocks:
+        for line in str(block).splitlines():
+            if "=" in line:
+                written.update(get_identifiers(line.split("=", 1)[0].strip().rstrip("+-*/")))
+            used.update(get_identifiers(line))
+    return written, used
+
+
 class DenseCPPCodeGenerator(CPPCodeGenerator):
     """C++ generator whose synapse index reads become computed indices.
 
@@ -167,14 +179,7 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
         """
         owner_vars = getattr(self.owner, "variables", {})
         skip = {id(owner_vars.get(n)) for n in ("_synaptic_pre", "_synaptic_post")}
-        blocks = code.values() if isinstance(code, dict) else [code]
-        written, used = set(), set()
-        for block in blocks:
-            for line in str(block).splitlines():
-                if "=" in line:
-                    lhs = line.split("=", 1)[0].strip().rstrip("+-*/")
-                    written.update(get_identifiers(lhs))
-                used.update(get_identifiers(line))
+        written, used = _assigned_and_used(code)
 
         def eligible(name):
             var = self.variables.get(name)
@@ -225,12 +230,7 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
         """
         owner_vars = getattr(self.owner, "variables", {})
         skip = {id(owner_vars.get(n)) for n in ("_synaptic_pre", "_synaptic_post")}
-        blocks = code.values() if isinstance(code, dict) else [code]
-        written = set()
-        for block in blocks:
-            for line in str(block).splitlines():
-                if "=" in line:
-                    written.update(get_identifiers(line.split("=", 1)[0].strip().rstrip("+-*/")))
+        written, _ = _assigned_and_used(code)
         out = []
         for name in sorted(written):
             var = self.variables.get(name)
@@ -306,12 +306,7 @@ class BatchMeanCPPCodeGenerator(CPPCodeGenerator):
         scalar_code, vector_code, kwds = super().translate(code, dtype)
         kwds = dict(kwds)
         kwds["_batch_size"] = _registered(_BATCH_MEAN, self.owner)
-        blocks = code.values() if isinstance(code, dict) else [code]
-        names = set()
-        for block in blocks:
-            for line in str(block).splitlines():
-                if "=" in line:
-                    names.update(get_identifiers(line.split("=", 1)[0]))
+        names, _ = _assigned_and_used(code)
         kwds["_batch_arrays"] = [
             (self.get_array_name(self.variables[name]), self.c_data_type(self.variables[name].dtype))
             for name in sorted(names)
