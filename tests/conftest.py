@@ -94,3 +94,37 @@ def _numpy_codegen_for_incidental_builds():
     prefs.codegen.target = "numpy"
     yield
     prefs.codegen.target = old
+
+
+#: ``BD_TEST_TIMELINE=path``: one line per test appended to ``path`` (worker, start and end
+#: wall-clock seconds, Brian2's codegen target during the call, 1-min load, MB available,
+#: test id). Shows what ran beside a test that is slow only inside the suite.
+_TIMELINE = os.environ.get("BD_TEST_TIMELINE")
+_TARGET = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if _TIMELINE:
+        from brian2 import prefs
+
+        item.stash[_TARGET] = prefs.codegen.target
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _TIMELINE:
+        yield
+        return
+    import time
+
+    t0 = time.time()
+    yield
+    target = item.stash.get(_TARGET, "-")
+    with open("/proc/meminfo") as f:
+        avail = next(int(line.split()[1]) // 1024 for line in f if line.startswith("MemAvailable"))
+    line = (f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}\t{t0:.1f}\t{time.time():.1f}\t"
+            f"{target}\t{os.getloadavg()[0]:.1f}\t{avail}\t{item.nodeid}\n")
+    with open(_TIMELINE, "a") as f:
+        f.write(line)
