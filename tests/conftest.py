@@ -56,14 +56,26 @@ def standalone_device(tmp_path):
     ``threads`` OpenMP threads); the build directory is ``tmp_path``. Everything is reset after
     the test (``device.reinit()``, then the runtime device and ``reinit_devices()``), which
     makes several standalone builds in one pytest process reliable.
+
+    ``reinit_devices()`` also restores every Brian2 preference to its value at
+    import (``restore_initial_state``): the codegen target the session set
+    (numpy) is put back, else every later test of the worker that builds a
+    Brian2 object compiled Cython under ``'auto'`` (1-2 minutes per test in a
+    fresh CI environment, whose Cython cache is keyed by the new venv's Python).
+    The build runs ``make`` with at most two jobs (Brian2's bare ``-j`` starts
+    ~20 compilers at once; CI measured load averages of 20-30 beside the other
+    worker).
     """
     from brian2 import defaultclock, get_device, ms, prefs, set_device
 
     from brian_dendrites._brian_compat import reinit_devices, reset_device
 
+    target = prefs.codegen.target
+
     def activate(threads=0):
         set_device("cpp_standalone", build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = threads
+        prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
         defaultclock.dt = 0.1 * ms
         return tmp_path
 
@@ -72,6 +84,7 @@ def standalone_device(tmp_path):
     get_device().reinit()
     reset_device()
     reinit_devices()
+    prefs.codegen.target = target
 
 
 @pytest.fixture(scope="session")
