@@ -135,8 +135,12 @@ def pytest_runtest_protocol(item, nextitem):
     t0 = time.time()
     yield
     target = item.stash.get(_TARGET, "-")
-    with open("/proc/meminfo") as f:
-        avail = next(int(line.split()[1]) // 1024 for line in f if line.startswith("MemAvailable"))
+    try:  # Linux; elsewhere the column is -1
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) // 1024 for line in f
+                         if line.startswith("MemAvailable"))
+    except (OSError, StopIteration):
+        avail = -1
     line = (f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}\t{t0:.1f}\t{time.time():.1f}\t"
             f"{target}\t{os.getloadavg()[0]:.1f}\t{avail}\t{item.nodeid}\n")
     with open(_TIMELINE, "a") as f:
