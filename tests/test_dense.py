@@ -151,7 +151,7 @@ def _max_rel_diff(a, b):
 
 
 @pytest.mark.parametrize("kind", sorted(SYNAPSE_MODELS))
-def test_dense_equals_stock(standalone, kind):
+def test_dense_equals_stock(standalone, kind, build_standalone):
     layers = {}
     net = Network()
     for n_pre, n_post in SHAPES:
@@ -167,7 +167,7 @@ def test_dense_equals_stock(standalone, kind):
     switched = apply_dense(dense_syns)
     assert switched == [syn.name for syn in dense_syns]
     net.run(N_STEPS * defaultclock.dt)
-    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+    build_standalone(standalone / "build")
 
     for syn in dense_syns:
         codes = _cpp_code(syn)
@@ -209,7 +209,7 @@ def test_dense_equals_stock(standalone, kind):
             assert _max_rel_diff(syn_d.Delta[:], syn_s.Delta[:]) <= 1e-12
 
 
-def test_dense_summed_blocks_and_presynaptic_target(standalone):
+def test_dense_summed_blocks_and_presynaptic_target(standalone, build_standalone):
     """Summed variables onto post (rows taken four at a time: 2, 2 and 1 blocks
     with 1, 0 and 0 remainder rows) and onto pre (plain loop) equal stock
     Brian bit for bit; one binary for all shapes.
@@ -245,7 +245,7 @@ def test_dense_summed_blocks_and_presynaptic_target(standalone):
     dense_syns = [copies["dense"][1] for _, copies in cases.values()]
     assert apply_dense(dense_syns) == [syn.name for syn in dense_syns]
     net.run(N_STEPS * defaultclock.dt)
-    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+    build_standalone(standalone / "build")
     for shape, (pre, copies) in cases.items():
         (post_d, syn_d), (post_s, syn_s) = copies["dense"], copies["stock"]
         assert "_dense_pre" in _cpp_code(syn_d)["summed_variable"][1]
@@ -269,7 +269,7 @@ def float32_prefs():
 
 # Brian2's post-run check for invalid states compares float32 arrays with 1e50
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
-def test_dense_equals_stock_in_float32(standalone, float32_prefs):
+def test_dense_equals_stock_in_float32(standalone, float32_prefs, build_standalone):
     """float32 weights and traces: the dense loops (4-byte elements, rows peeled
     to 32-byte alignment in steps of one float) equal stock Brian bit for bit,
     also with rows of odd length.
@@ -286,7 +286,7 @@ def test_dense_equals_stock_in_float32(standalone, float32_prefs):
     dense_syns = [syn for (shape, copy), (_, syn) in layers.items() if copy == "dense"]
     assert apply_dense(dense_syns) == [syn.name for syn in dense_syns]
     net.run(N_STEPS * defaultclock.dt)
-    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+    build_standalone(standalone / "build")
     for syn in dense_syns:
         _, code = _cpp_code(syn)["stateupdate"]
         assert "float* __restrict  _ptr_array_" in code or "float* const _array_" in code
@@ -302,7 +302,7 @@ def test_dense_equals_stock_in_float32(standalone, float32_prefs):
                 np.testing.assert_array_equal(a, b)
 
 
-def test_fallback_for_sparse_connectivity(standalone):
+def test_fallback_for_sparse_connectivity(standalone, build_standalone):
     kind = "rate_us"
     n_pre, n_post = 3, 5
     # err does not depend on the summed input, so w of pair (i, j) does not
@@ -319,7 +319,7 @@ def test_fallback_for_sparse_connectivity(standalone):
     assert apply_dense(net) == []  # the full stock layer was not connect_dense'd
     assert apply_dense(sparse_syns) == []
     net.run(N_STEPS * defaultclock.dt)
-    get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+    build_standalone(standalone / "build")
 
     ref_syn = ref[1]
     ref_w = ref_syn.w[:].reshape(n_pre, n_post)
@@ -336,7 +336,7 @@ def test_fallback_for_sparse_connectivity(standalone):
     assert len(cases["condition"][1]) == n_pre * n_post - min(n_pre, n_post)
 
 
-def test_binary_refuses_non_dense_order(standalone):
+def test_binary_refuses_non_dense_order(standalone, build_standalone):
     """Forcing the dense class onto sparse synapses makes the binary fail."""
     pre = _pre_group(3, "rate_us")
     post, syn = _layer(pre, 5, "rate_us", connect="condition")
@@ -345,7 +345,7 @@ def test_binary_refuses_non_dense_order(standalone):
     net = Network(pre, post, syn)
     net.run(10 * defaultclock.dt)
     with pytest.raises(RuntimeError):
-        get_device().build(directory=str(standalone / "build"), compile=True, run=True)
+        build_standalone(standalone / "build")
 
 
 def test_is_all_to_all_standalone_bookkeeping(standalone):

@@ -58,7 +58,7 @@ def two_threads(standalone_device):
     return standalone_device(threads=2)
 
 
-def test_threaded_dense_templates_equal_serial_stock_code(two_threads):
+def test_threaded_dense_templates_equal_serial_stock_code(two_threads, build_standalone):
     """With 2 OpenMP threads, dense updates and sums equal Brian2's serial summed loop."""
     net = Network()
     cases = {}
@@ -69,7 +69,7 @@ def test_threaded_dense_templates_equal_serial_stock_code(two_threads):
         cases[n_pre, n_post] = dense, stock
     assert len(apply_dense([d[1] for d, _ in cases.values()])) == len(SHAPES)
     net.run(200 * defaultclock.dt)
-    get_device().build(directory=str(two_threads / "build"), compile=True, run=True)
+    build_standalone(two_threads / "build")
     summed = [c for c in get_device().code_objects.values()
               if c.template_name == "summed_variable" and "_dense_c0" in c.code.cpp_file]
     assert len(summed) == len(SHAPES)  # the threaded dense loop was generated ...
