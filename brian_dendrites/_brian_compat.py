@@ -37,6 +37,9 @@ brian2.devices.cpp_standalone.device        CPPStandaloneDevice          dense
 brian2.utils.filelock                       FileLock                     engine (compile)
 brian2.utils.stringtools                    get_identifiers              dense
 brian2.utils.stringtools                    word_substitute              spec
+brian2.equations.equations                  DIFFERENTIAL_EQUATION        dense (row gates)
+brian2.equations.equations                  SUBEXPRESSION                dense (row gates)
+brian2.parsing.sympytools                   str_to_sympy                 dense (row gates)
 =========================================== ============================ =========================
 
 Private attributes and behaviour relied on
@@ -96,6 +99,8 @@ from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices, reinit_devices, reset_device
+from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION
+from brian2.parsing.sympytools import str_to_sympy
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit_for_display
 from brian2.utils.filelock import FileLock
 from brian2.utils.stringtools import get_identifiers, word_substitute
@@ -127,6 +132,9 @@ __all__ = [
     "FileLock",
     "get_identifiers",
     "word_substitute",
+    "DIFFERENTIAL_EQUATION",
+    "SUBEXPRESSION",
+    "str_to_sympy",
     "hoist_run_clock",
     "mark_independent_loop",
 ]

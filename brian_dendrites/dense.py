@@ -70,11 +70,14 @@ import numpy as np
 from brian2 import BrianObject, Network, Subgroup, Synapses, get_device, get_logger
 
 from ._brian_compat import (
+    DIFFERENTIAL_EQUATION,
+    SUBEXPRESSION,
     ArrayVariable,
     CPPCodeGenerator,
     CPPStandaloneCodeObject,
     CPPStandaloneDevice,
     get_identifiers,
+    str_to_sympy,
 )
 
 __all__ = [
@@ -106,6 +109,11 @@ _DENSE_CONNECTED = weakref.WeakKeyDictionary()
 #: Batched synapses (`connect_dense` with ``batch_size > 1``) ->
 #: ``(batch_size, n_pre, n_post)`` (the sizes of one copy of each group).
 _DENSE_BATCH = weakref.WeakKeyDictionary()
+
+
+#: Row-gated synapses (`connect_dense` with ``row_gate``) -> the name of the
+#: source group's variable (e.g. ``'gate'``).
+_DENSE_ROW_GATE = weakref.WeakKeyDictionary()
 
 
 def _registered(registry, owner):
@@ -216,10 +224,27 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
             kwds["_dense_align_array"] = self._dense_align_array(code)
             batch = _registered(_DENSE_BATCH, self.owner)
             kwds["_dense_batch"] = batch[0] if batch else 0
+            kwds["_dense_row_gate"] = self._dense_row_gate_array()
             if batch:
                 kwds["_dense_n_pre"], kwds["_dense_n_post"] = batch[1], batch[2]
                 kwds["_dense_written"] = self._dense_written_arrays(code)
         return scalar_code, vector_code, kwds
+
+    def _dense_row_gate_array(self):
+        """Pointer of the source variable that gates the rows (`connect_dense`'s
+        ``row_gate``), or ``None`` (no row skipping).
+
+        ``None`` also when this code object does not read the variable (it
+        then has no pointer to it); the rows are then all computed, which is
+        the same result (the proof checked by `connect_dense`).
+        """
+        gate = _registered(_DENSE_ROW_GATE, self.owner)
+        if gate is None:
+            return None
+        var = self.variables.get(f"{gate}_pre")
+        if not isinstance(var, ArrayVariable) or var.scalar:
+            return None
+        return self.get_array_name(var)
 
     def _dense_written_arrays(self, code):
         """``(pointer, C type)`` of every synaptic array the abstract ``code`` writes.
@@ -436,7 +461,51 @@ def _creation_codeobjects(synapses, device):
     return names
 
 
-def connect_dense(synapses, batch_size=1):
+def _row_gate_problem(synapses, gate):
+    """Why rows of ``synapses`` cannot be skipped where ``gate_pre == 0``, or ``None``.
+
+    Skipping row ``i`` (presynaptic neuron ``i``) is exact when every
+    clock-driven right-hand side and every ``(summed)`` expression of the
+    model, subexpressions substituted, is identically zero for
+    ``gate_pre = 0``: a skipped synapse then keeps its values (the Euler step
+    would add ``dt*0``) and adds no term to any sum (stock Brian would add
+    zeros). Checked symbolically with SymPy, as Brian2 parses the model.
+    """
+    import sympy
+
+    eqs = synapses.equations
+    symbol = f"{gate}_pre"
+    subexpressions = {name: eq for name, eq in eqs.items() if eq.type == SUBEXPRESSION}
+
+    def substituted(expr):
+        e = str_to_sympy(expr.code)
+        for _ in range(20):  # subexpressions of subexpressions
+            names = {sym.name for sym in e.free_symbols} & set(subexpressions)
+            if not names:
+                break
+            e = e.subs({sym: str_to_sympy(subexpressions[sym.name].expr.code)
+                        for sym in e.free_symbols if sym.name in names})
+        return e
+
+    checked = [(f"d{name}/dt", eq.expr) for name, eq in eqs.items()
+               if eq.type == DIFFERENTIAL_EQUATION and "event-driven" not in eq.flags]
+    # Brian2 moves the (summed) variables out of the equations into their updaters
+    checked += [(name, updater.expression)
+                for name, updater in sorted(synapses.summed_updaters.items())]
+    if not checked:
+        return "its model has no clock-driven equation and no (summed) variable to gate"
+    for name, expr in checked:
+        e = substituted(expr)
+        if symbol not in {sym.name for sym in e.free_symbols}:
+            return f"{name} = {expr.code} does not depend on {symbol}"
+        at_zero = e.subs({sym: 0 for sym in e.free_symbols if sym.name == symbol})
+        if sympy.simplify(at_zero) != 0:
+            return (f"{name} = {expr.code} is not zero for {symbol} = 0 (multiply it by "
+                    f"{symbol})")
+    return None
+
+
+def connect_dense(synapses, batch_size=1, row_gate=None):
     """Connect all pairs of a `Synapses` object and mark it as dense.
 
     Calls ``synapses.connect()`` (all pairs, no condition, ``p=1``, ``n=1``)
@@ -463,6 +532,20 @@ def connect_dense(synapses, batch_size=1):
         Synapses between two whole groups that have not been connected yet.
     batch_size : int >= 1
         Samples simulated side by side (copies per group).
+    row_gate : str, optional
+        Name of a per-neuron variable of the *source* group. The dense
+        templates skip every row (presynaptic neuron) whose value is exactly
+        0 in that step: its synapses are not updated and add no term to the
+        ``(summed)`` variables (sums onto the source keep 0 there). This
+        must not change the result, so the model must say so: every
+        clock-driven right-hand side and every ``(summed)`` expression must
+        vanish for ``<row_gate>_pre = 0`` (checked symbolically here, e.g.
+        ``dw/dt = gate_pre*(...)``, ``v_pre = gate_pre*w*r_post``); for
+        finite values the results then equal stock Brian's bit for bit, and
+        stock code (runtime devices, GSL) computes the same numbers with
+        every row. Used by the Dendritic Gated Networks, whose rows are
+        branches and whose closed branches (~85 %) are skipped. Not with
+        ``batch_size > 1``.
 
     Returns
     -------
@@ -478,7 +561,10 @@ def connect_dense(synapses, batch_size=1):
         If ``synapses`` was already connected, or if its source or target is
         a `Subgroup` (or a `Synapses` object): use ``synapses.connect(...)``
         directly, the stock code path then applies; if ``batch_size < 1`` or
-        does not divide both group sizes.
+        does not divide both group sizes; if ``row_gate`` is not a
+        per-neuron variable of the source group, or the model does not
+        vanish where it is 0 (the message names the expression), or is
+        combined with ``batch_size > 1``.
 
     Examples
     --------
@@ -512,6 +598,21 @@ def connect_dense(synapses, batch_size=1):
             f"'{synapses.target.name}' ({n_target}) of '{synapses.name}' "
             "(each group holds batch_size copies of its neurons)."
         )
+    if row_gate is not None:
+        if not isinstance(row_gate, str):
+            raise TypeError(f"row_gate must be the name of a variable of the source group "
+                            f"(a str), got {type(row_gate).__name__}")
+        if batch_size != 1:
+            raise ValueError(f"row_gate={row_gate!r} cannot be combined with "
+                             f"batch_size={batch_size} (a batched row holds every sample)")
+        var = synapses.source.variables.get(row_gate)
+        if not isinstance(var, ArrayVariable) or var.scalar or row_gate.startswith("_"):
+            raise ValueError(f"row_gate={row_gate!r}: expected a per-neuron variable of the "
+                             f"source group '{synapses.source.name}'")
+        problem = _row_gate_problem(synapses, row_gate)
+        if problem is not None:
+            raise ValueError(f"row_gate={row_gate!r}: rows of '{synapses.name}' cannot be "
+                             f"skipped where {row_gate}_pre == 0: {problem}")
     n_pre, n_post = n_source // batch_size, n_target // batch_size
     if batch_size == 1:
         kwargs = {}
@@ -533,6 +634,8 @@ def connect_dense(synapses, batch_size=1):
         _DENSE_CONNECTED[synapses] = None
     if batch_size > 1:
         _DENSE_BATCH[synapses] = (batch_size, n_pre, n_post)
+    if row_gate is not None:
+        _DENSE_ROW_GATE[synapses] = row_gate
     return synapses
 
 

@@ -140,19 +140,24 @@ learn : 1 (shared)   # 1: plastic, 0: frozen
 
 
 def dgn_rule(masked=False):
-    """Learned projection onto DGN branches: the gated delta rule, one step per sample.
+    """Learned projection of DGN branches: the gated delta rule, one step per sample.
 
-    Model string::
+    The synapses run from the **branches** (source) to the layer below
+    (target): a branch's weights are then one contiguous row, and the dense
+    C++ path skips the rows of closed branches (``connect_dense(...,
+    row_gate='gate')``, about 85 % of them on MNIST), as an implementation
+    that updates only open branches does. Model string::
 
-        dw/dt = (clip(w - eta_t_post*delta_post*h_pre, -w_clip_post, w_clip_post) - w)/dt
-        v_ff_post = w*h_pre : 1 (summed)
+        dw/dt = gate_pre*(clip(w - eta_t_pre*delta_pre*h_post, -w_clip_pre, w_clip_pre) - w)/dt
+        v_ff_pre = gate_pre*w*h_post : 1 (summed)
 
-    With one Euler step per sample this is exactly
-    ``w <- clip(w - eta_t delta h, -w_clip, w_clip)`` (Brian2 simplifies the
-    step to the assignment). ``delta = g err`` is the branch's learning
-    signal, ``eta_t`` its shared learning rate of the step and ``w_clip``
-    its clip (:func:`~brian_dendrites.models.dgn_branch`); ``h`` the
-    presynaptic layer's output.
+    With one Euler step per sample an open branch (``gate = 1``) takes
+    ``w <- clip(w - eta_t delta h, -w_clip, w_clip)``; a closed one keeps its
+    weights, and its drive ``v_ff`` is 0 (the soma adds only open branches).
+    ``delta = g err`` is the branch's learning signal, ``eta_t`` its shared
+    learning rate of the step and ``w_clip`` its clip
+    (:func:`~brian_dendrites.models.dgn_branch`); ``h`` the output of the
+    layer below.
 
     Parameters
     ----------
@@ -166,10 +171,11 @@ def dgn_rule(masked=False):
     SynapseModel
     """
     m = "mask*" if masked else ""
-    eqs = (f"dw/dt = (clip(w - {m}eta_t_post*delta_post*h_pre, -w_clip_post, w_clip_post) - w)/dt"
-           " : 1 (clock-driven)\nv_ff_post = w*h_pre : 1 (summed)\n")
+    eqs = (f"dw/dt = gate_pre*(clip(w - {m}eta_t_pre*delta_pre*h_post, -w_clip_pre, "
+           "w_clip_pre) - w)/dt : 1 (clock-driven)\n"
+           "v_ff_pre = gate_pre*w*h_post : 1 (summed)\n")
     if masked:
-        eqs += "mask : 1 (constant)  # 1 if pre and post belong to the same network\n"
+        eqs += "mask : 1 (constant)  # 1 if the branch and the neuron below belong to the same network\n"
     return SynapseModel("dgn_rule_masked" if masked else "dgn_rule", eqs,
                         reference="Sezener et al. 2021 (DGN), learning rule",
                         doc=dgn_rule.__doc__)

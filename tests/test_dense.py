@@ -17,6 +17,7 @@ from brian2 import (
     Hz,
     Network,
     NeuronGroup,
+    StateMonitor,
     Synapses,
     defaultclock,
     get_device,
@@ -256,6 +257,118 @@ def test_dense_summed_blocks_and_presynaptic_target(standalone, build_standalone
             assert _max_rel_diff(a, b) <= 1e-12, shape
             if EXPECT_BIT_IDENTICAL:
                 np.testing.assert_array_equal(a, b)
+
+
+ROW_GATED = """
+    dw/dt = gate_pre*eta*err_post*r_pre : 1 (clock-driven)
+    v_post = gate_pre*w*r_pre : 1 (summed)
+    {fb}_pre = gate_pre*w*err_post : 1 (summed)
+    eta : Hz (shared, constant)
+    """
+
+
+def _gated_pre(n):
+    """Rows with a gate that opens and closes over time (about half of them open)."""
+    pre = NeuronGroup(n, "r : 1\nfb : 1\nfb2 : 1\nfb3 : 1\ngate : 1\nrbase : 1 (constant)")
+    pre.rbase = 0.2 + 0.6 * np.arange(n) / n
+    pre.run_regularly("r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i))\n"
+                      "gate = int(sin(2*pi*40*Hz*t + 1.3*i) > 0)", when="start")
+    return pre
+
+
+def test_row_gated_rows_are_skipped_and_change_nothing(standalone, build_standalone):
+    """connect_dense(row_gate='gate'): rows whose gate is 0 are skipped in the update,
+    in the sums onto post (rows taken one at a time) and onto pre. Updates and sums
+    onto post equal the dense path without skipping bit for bit, and stock Brian
+    (every row, indirect indices) to rounding: stock code is compiled with
+    -ffast-math, whose re-association of ``eta*err*r*gate`` products differs by an
+    ulp here. The sums onto the rows are vectorised dot products (to rounding).
+    """
+    net = Network()
+    cases = {}
+    for n_pre, n_post in ((9, 3), (1, 5), (6, 13)):
+        pre = _gated_pre(n_pre)
+        net.add(pre)
+        copies = {}
+        for copy, fb in (("gated", "fb"), ("dense", "fb2"), ("stock", "fb3")):
+            post = NeuronGroup(n_post, POST_EQS)
+            post.run_regularly("err = target - v", when="after_groups")
+            syn = Synapses(pre, post, ROW_GATED.format(fb=fb), method="euler")
+            if copy == "gated":
+                connect_dense(syn, row_gate="gate")
+            elif copy == "dense":
+                connect_dense(syn)
+            else:
+                syn.connect()
+            syn.eta = 5 * Hz
+            copies[copy] = (post, syn)
+            net.add(post, syn)
+        cases[n_pre, n_post] = (pre, copies)
+    gate_mon = {shape: StateMonitor(pre, "gate", record=True) for shape, (pre, _) in cases.items()}
+    net.add(*gate_mon.values())
+    switched = [copies[c][1] for _, copies in cases.values() for c in ("gated", "dense")]
+    assert apply_dense(switched) == [syn.name for syn in switched]
+    net.run(N_STEPS * defaultclock.dt)
+    build_standalone(standalone / "build")
+    for shape, (pre, copies) in cases.items():
+        (post_g, syn_g), (post_d, syn_d), (post_s, syn_s) = (copies[c] for c in
+                                                              ("gated", "dense", "stock"))
+        skip = f"if (_ptr_array_{pre.name}_gate[_dense_r] != 0) _dense_rows.push_back"
+        codes = _cpp_code(syn_g)
+        for template in ("stateupdate", "summed_variable"):
+            assert skip in codes[template][1]
+        assert skip not in "".join(code for _, code in _cpp_code(syn_d).values())
+        gates = gate_mon[shape].gate[:]
+        assert 0 < gates.mean() < 1 and np.all(gates.min(axis=1) == 0)  # every row skipped
+        assert np.min(np.abs(syn_s.w[:])) > 1e-6
+        for g, d, st in ((syn_g.w[:], syn_d.w[:], syn_s.w[:]),
+                         (post_g.v[:], post_d.v[:], post_s.v[:])):
+            np.testing.assert_array_equal(g, d, err_msg=str(shape))
+            assert _max_rel_diff(g, st) <= 1e-12, shape
+        # the sum onto the rows is a vectorised dot product per open row
+        sums = {c.name: c.code.cpp_file for c in get_device().code_objects.values()
+                if c.owner.name == syn_g.name and c.template_name == "summed_variable"}
+        assert len(sums) == 2
+        for name, code in sums.items():
+            assert ("_dense_dot +=" in code) == name.endswith("fb_pre_codeobject"), name
+        np.testing.assert_array_equal(pre.fb3[:] != 0, pre.gate[:] != 0)  # closed: 0
+        assert _max_rel_diff(pre.fb[:], pre.fb3[:]) <= 1e-12, shape
+
+
+@pytest.mark.parametrize("eqs, match", [
+    ("dw/dt = eta*r_pre : 1 (clock-driven)\nv_post = gate_pre*w : 1 (summed)",
+     r"dw/dt = eta\*r_pre does not depend on gate_pre"),
+    ("dw/dt = gate_pre*eta*r_pre : 1 (clock-driven)\nv_post = (gate_pre + 1)*w : 1 (summed)",
+     r"v_post = \(gate_pre \+ 1\)\*w is not zero for gate_pre = 0"),
+    ("dw/dt = gate_pre*eta*r_pre : 1 (clock-driven)\nv_post = s : 1 (summed)\ns = w*r_pre : 1",
+     "v_post = s does not depend on gate_pre"),
+    ("w : 1", "no clock-driven equation"),
+])
+def test_row_gate_proof_is_checked(eqs, match):
+    pre = NeuronGroup(3, "r : 1\ngate : 1")
+    post = NeuronGroup(2, "v : 1")
+    syn = Synapses(pre, post, eqs + "\neta : Hz (shared, constant)")
+    with pytest.raises(ValueError, match=match):
+        connect_dense(syn, row_gate="gate")
+    assert not syn._connect_called  # refused before connecting
+    syn2 = Synapses(pre, post, "dw/dt = gate_pre*s/second : 1 (clock-driven)\n"
+                               "s = w*r_pre : 1\nv_post = gate_pre*s : 1 (summed)")
+    assert is_all_to_all(connect_dense(syn2, row_gate="gate"))  # subexpressions substituted
+
+
+def test_row_gate_validation():
+    pre = NeuronGroup(4, "r : 1\ngate : 1\nshared_gate : 1 (shared)")
+    post = NeuronGroup(2, "v : 1")
+    eqs = "dw/dt = gate_pre*r_pre/second : 1 (clock-driven)"
+    with pytest.raises(ValueError, match="per-neuron variable of the source group"):
+        connect_dense(Synapses(pre, post, eqs), row_gate="nope")
+    with pytest.raises(ValueError, match="per-neuron variable"):
+        connect_dense(Synapses(pre, post, eqs.replace("gate_pre", "shared_gate_pre")),
+                      row_gate="shared_gate")
+    with pytest.raises(TypeError, match="row_gate must be the name"):
+        connect_dense(Synapses(pre, post, eqs), row_gate=1)
+    with pytest.raises(ValueError, match="cannot be combined with batch_size=2"):
+        connect_dense(Synapses(pre, post, eqs), batch_size=2, row_gate="gate")
 
 
 @pytest.fixture

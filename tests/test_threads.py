@@ -67,12 +67,32 @@ def test_threaded_dense_templates_equal_serial_stock_code(two_threads, build_sta
         dense, stock = _layer(pre, n_post), _layer(pre, n_post, dense=False)
         net.add(pre, *dense, *stock)
         cases[n_pre, n_post] = dense, stock
-    assert len(apply_dense([d[1] for d, _ in cases.values()])) == len(SHAPES)
+    # row-gated copies (connect_dense(row_gate=...)): the open rows split over threads
+    gpre = NeuronGroup(9, "r : 1\ngate : 1")
+    gpre.run_regularly("r = 0.5 + 0.3*sin(2*pi*15*Hz*t + i)\n"
+                       "gate = int(sin(2*pi*40*Hz*t + 1.3*i) > 0)", when="start")
+    gated = {}
+    for copy in ("gated", "serial"):
+        post = NeuronGroup(37, POST)
+        post.run_regularly("err = target - v", when="after_groups")
+        syn = Synapses(gpre, post, "dw/dt = gate_pre*eta*err_post*r_pre : 1 (clock-driven)\n"
+                       "v_post = gate_pre*w*r_pre : 1 (summed)\neta : Hz (shared, constant)",
+                       method="euler")
+        connect_dense(syn, row_gate="gate") if copy == "gated" else syn.connect()
+        syn.eta = 5 * Hz
+        gated[copy] = (post, syn)
+        net.add(post, syn)
+    net.add(gpre)
+    assert len(apply_dense([d[1] for d, _ in cases.values()] + [gated["gated"][1]])) == 3
     net.run(200 * defaultclock.dt)
     build_standalone(two_threads / "build")
+    (post_g, syn_g), (post_1, syn_1) = gated["gated"], gated["serial"]
+    assert np.min(np.abs(syn_1.w[:])) > 1e-6
+    for a, b in ((syn_g.w[:], syn_1.w[:]), (post_g.v[:], post_1.v[:])):
+        assert np.max(np.abs(a - b) / np.abs(b)) <= 1e-12  # stock: -ffast-math products
     summed = [c for c in get_device().code_objects.values()
               if c.template_name == "summed_variable" and "_dense_c0" in c.code.cpp_file]
-    assert len(summed) == len(SHAPES)  # the threaded dense loop was generated ...
+    assert len(summed) == len(SHAPES) + 1  # the threaded dense loop was generated ...
     assert all("#pragma omp parallel" in c.code.cpp_file for c in summed)
     for shape, ((post_d, syn_d), (post_s, syn_s)) in cases.items():
         assert np.min(np.abs(syn_s.w[:])) > 1e-6, shape  # ... and the weights moved

@@ -166,6 +166,11 @@ class WeightFamily:
         Initial ``(n_post, n_pre)`` matrix (the builder set it).
     plastic : bool
         Whether a rule changes it during training.
+    reverse : bool
+        Whether the Brian2 synapses run from the matrix's *rows* (the
+        family's postsynaptic side, e.g. DGN branches) to its columns, so that
+        synapse order is the matrix's row-major order (``False``: Brian2's
+        usual order, rows = targets, see :func:`matrix_to_synapses`).
     """
 
     name: str
@@ -173,6 +178,7 @@ class WeightFamily:
     shape: tuple
     initial: np.ndarray
     plastic: bool = True
+    reverse: bool = False
 
     @property
     def key(self) -> str:
@@ -181,11 +187,14 @@ class WeightFamily:
 
     def to_matrix(self, w) -> np.ndarray:
         """Synapse-order values -> ``(n_post, n_pre)`` matrix."""
+        if self.reverse:
+            return np.asarray(w).reshape(self.shape).copy()
         return synapses_to_matrix(w, *self.shape)
 
     def to_synapses(self, W) -> np.ndarray:
         """``(n_post, n_pre)`` matrix -> synapse-order values (shape checked)."""
-        return matrix_to_synapses(check_weights({self.name: W}, {self.name: self.shape})[self.name])
+        W = check_weights({self.name: W}, {self.name: self.shape})[self.name]
+        return W.ravel().copy() if self.reverse else matrix_to_synapses(W)
 
 
 @dataclasses.dataclass(frozen=True)

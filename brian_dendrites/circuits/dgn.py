@@ -13,12 +13,17 @@ Per step (the schedule, :func:`dgn_schedule`):
    the learn flag; the input encodes ``h``; branches set ``eta_t``;
 2. gates: ``br{k}.v_gate = V_k z`` (fixed projections ``G{k}``), then
    ``gate = [v_gate > theta]``;
-3. for ``k = 1..L``: ``br{k}.v_ff = W_k h_{k-1}`` (``W{k}``), the soma sums
+3. for ``k = 1..L``: ``br{k}.v_ff = g W_k h_{k-1}`` (``W{k}``), the soma sums
    its open branches (``S{k}``: ``a = sum_b gate (v_ff + beta)``), computes
    ``p, r, h, err`` and sends ``delta = gate*err`` back to its branches;
 4. updates: ``W{k}`` and the branch biases take one step of the gated rule.
 
-Projections ``W{k}`` for ``k >= 2`` of a multi-class network are all-to-all
+The learned projections ``W{k}`` run from the branches (source) to the layer
+below (target), so that each branch's weights are one contiguous row: the
+dense path skips the rows of closed branches in the forward sum and the
+update (``connect_dense(..., row_gate='gate')``), as NumPy code that touches
+only the open branches does. Projections ``W{k}`` for ``k >= 2`` of a
+multi-class network are all-to-all
 with a fixed 0/1 ``mask`` (a branch of class ``c`` learns only from class
 ``c``'s layer below; off-block weights stay 0), so every learned and gate
 projection runs on the dense C++ path.
@@ -45,6 +50,7 @@ from .._validation import (
     check_seed,
     check_time,
 )
+from ..dense import connect_dense
 from ..gating import draw_gates
 from . import base
 from .base import Circuit, Readout, WeightFamily
@@ -82,17 +88,17 @@ def dgn_schedule(L):
              "x = x_in(t, i); z = z_in(t, i); y = y_target(t, class); learn = learn_in(t)"),
             ("start", -0.5, "inp encode", "h = clip(x, -logit(1 - eps), logit(1 - eps))"),
             ("start", 0, "br* rate", "eta_t = learn eta/(1 + lr_decay n_learned)"),
-            ("groups", 0, "G* (summed)", "br{k}.v_gate = V_k side.z"),
+            ("groups", 0, "G* (summed)", "br{k}.v_gate = V_k side.z (nonzero z rows)"),
             ("groups", _GATE, "br* gate", "gate = [v_gate > theta]")]
     for k in range(1, L + 1):
         o = _layer_order(k)
         prev = "inp" if k == 1 else f"nrn{k - 1}"
-        rows += [("groups", o, f"W{k} (summed)", f"br{k}.v_ff = W{k} {prev}.h"),
+        rows += [("groups", o, f"W{k} (summed)", f"br{k}.v_ff = gate W{k} {prev}.h (open rows)"),
                  ("groups", o + 1, f"S{k} (summed a)", f"nrn{k}.a = sum_b gate (v_ff + beta)"),
                  ("groups", o + 2, f"nrn{k} soma", "p, r, h, err = learn (r - y) [|y - p| > eps]"),
                  ("groups", o + 3, f"S{k} (summed delta)", f"br{k}.delta = gate err")]
     rows += [("groups", _UPDATE, "W* (state update)",
-              "w = clip(w - eta_t delta h_pre, -w_clip, w_clip)"),
+              "w = clip(w - eta_t delta h_post, -w_clip, w_clip) (open rows)"),
              ("groups", _UPDATE + 1, "br* learn_bias",
               "beta = clip(beta - eta_t delta, -w_clip, w_clip); n_learned += learn"),
              ("end", 0, "out_mon", f"record nrn{L}.p")]
@@ -280,16 +286,19 @@ def dgn_network(layers, n_samples, *, n_branches=100, n_classes=1, output="sigmo
         objs.update({br.name: br, nrn.name: nrn})
 
         g = models.static_pathway(target="v_gate", pre_rate="z").make_synapses(
-            side, br, name=f"G{k}", order=0, connect=True)
+            side, br, name=f"G{k}", order=0)
+        # rows are side-information inputs: a zero input (most pixels) adds nothing
+        connect_dense(g, row_gate="z")
         g.w = base.matrix_to_synapses(init[f"G{k}"])
         for su in g.summed_updaters.values():
             su.order = 0
         masked = C > 1 and k >= 2
-        w = models.dgn_rule(masked=masked).make_synapses(prev, br, name=f"W{k}", order=_UPDATE,
-                                                         connect=True)
-        w.w = base.matrix_to_synapses(init[f"W{k}"])
+        # branches -> layer below: a branch's weights are one row, skipped while it is closed
+        w = models.dgn_rule(masked=masked).make_synapses(br, prev, name=f"W{k}", order=_UPDATE)
+        connect_dense(w, row_gate="gate")
+        w.w = init[f"W{k}"].ravel()
         if masked:
-            w.mask = base.matrix_to_synapses(_block_mask(C, n_k, B, layers[k - 1]))
+            w.mask = _block_mask(C, n_k, B, layers[k - 1]).ravel()
         for su in w.summed_updaters.values():
             su.order = o
         s = models.branch_to_soma().make_synapses(br, nrn, name=f"S{k}", order=_UPDATE,
@@ -307,7 +316,8 @@ def dgn_network(layers, n_samples, *, n_branches=100, n_classes=1, output="sigmo
         objects=objs,
         inputs=dict(DGN_INPUTS),
         readout=Readout(monitor="out_mon", variable="p"),
-        weights={name: WeightFamily(name, name, tuple(shapes[name]), init[name], plastic=plastic)
+        weights={name: WeightFamily(name, name, tuple(shapes[name]), init[name], plastic=plastic,
+                                    reverse=plastic)
                  for name, plastic in families.items()},
         n_slots=n_samples, t_slot=t_sample, dt=t_sample, schedule=dgn_schedule(L),
         info=dict(layers=layers, n_branches=B, n_classes=C, output=output, n_side=n_side,

@@ -56,14 +56,19 @@ const int _dense_c0 = _dense_tid * _dense_chunk < _N_post ? _dense_tid * _dense_
 const int _dense_c1 = _dense_c0 + _dense_chunk < _N_post ? _dense_c0 + _dense_chunk : _N_post;
 {% endmacro %}
 
-{% macro dense_pragmas() %}
+{% macro dense_pragmas(reassociate=False) %}
 #include <stdint.h>
 {# With -ffast-math the compiler may re-associate products whose factors are
    loop invariant in the dense (pre, post) loops (e.g. eta*dt*r_pre) and round
    differently from the stock loop.  Keeping the association as written makes
-   the dense results bit-identical to stock Brian (GCC only). #}
+   the dense results bit-identical to stock Brian (GCC only).
+   ``reassociate``: keep -ffast-math's re-association (a sum onto the rows of
+   a row-gated projection is then a vectorised dot product per row, equal to
+   stock Brian's serial sum to rounding, not bit for bit). #}
 #if defined(__GNUC__) && !defined(__clang__)
+{% if not reassociate %}
 #pragma GCC optimize("no-associative-math")
+{% endif %}
 {# The dense loops stream the weight matrix through the cache.  On the AMD
    EPYC (Zen 4) machines of this project, 256-bit vectors with 32-byte aligned
    rows (dense_peel) ran the plastic 784x500 layer faster than 512-bit vectors
@@ -88,6 +93,37 @@ int _dense_peel = (int)(((32u - ((uintptr_t)({{name}} + ({{row}})) & 31u)) & 31u
 if (_dense_peel > {{limit}}) _dense_peel = {{limit}};
 {% else %}
 const int _dense_peel = 0;
+{% endif %}
+{% endmacro %}
+
+{# ---- row gates (connect_dense(..., row_gate=...)) -------------------------
+   Rows (presynaptic neurons) whose gate is 0 in this step are skipped: their
+   synapses keep their values and add nothing to sums (connect_dense proved
+   that the model's expressions vanish there, so stock Brian computes the same
+   numbers). The open rows are listed first and the row loop runs over the
+   list: with a test inside the row loop GCC 12 did not vectorise an inner
+   loop that calls _clip ("control flow in loop"). #}
+{% macro gated_rows() %}
+{% if _dense_row_gate %}
+static std::vector<int> _dense_rows;
+_dense_rows.clear();
+for (int _dense_r = 0; _dense_r < _N_pre; _dense_r++)
+    if ({{_dense_row_gate}}[_dense_r] != 0) _dense_rows.push_back(_dense_r);
+const int _dense_n_rows = (int)_dense_rows.size();
+{% endif %}
+{% endmacro %}
+
+{% macro row_for() %}
+{% if _dense_row_gate %}
+for (int _dense_k = 0; _dense_k < _dense_n_rows; _dense_k++)
+{% else %}
+for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+{% endif %}
+{% endmacro %}
+
+{% macro row_of_loop() %}
+{% if _dense_row_gate %}
+const int _dense_pre = _dense_rows[_dense_k];
 {% endif %}
 {% endmacro %}
 
@@ -119,6 +155,23 @@ for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 {% endmacro %}
 
 {% macro summed_row_loop(first, last, target, target_idx) %}
+{% if target_idx == '_dense_pre' and _dense_row_gate %}
+{# a row-gated sum onto the row's own element: a dot product in a local
+   accumulator, which the compiler vectorises (re-association allowed, see
+   dense_pragmas) #}
+{
+    auto _dense_dot = {{target}}[_dense_pre + {{_target_start}}];
+    for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
+    {
+        const int _idx = _dense_row + _dense_post;
+        // vector code
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+        _dense_dot += _synaptic_var;
+    }
+    {{target}}[_dense_pre + {{_target_start}}] = _dense_dot;
+}
+{% else %}
 for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 {
     const int _idx = _dense_row + _dense_post;
@@ -127,6 +180,7 @@ for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
     {{vector_code|autoindent}}
     {{target}}[{{target_idx}} + {{_target_start}}] += _synaptic_var;
 }
+{% endif %}
 {% endmacro %}
 
 {# ---- batched projections (connect_dense(..., batch_size=B > 1)) ----------

@@ -47,9 +47,11 @@
     {% else %}
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
+    {{ dense.gated_rows() }}
     {{openmp_pragma('parallel-static')}}
-    for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+    {{ dense.row_for() }}
     {
+        {{ dense.row_of_loop() }}
         const int _dense_row = _dense_pre * _N_post;
         {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
         {{ dense.update_row_loop('0', '_dense_peel') }}

@@ -2,13 +2,17 @@
 {# Dense all-to-all variant of Brian's ``summed_variable`` template
    (brian_dendrites.dense).  Every target element receives its terms in
    increasing synapse order, exactly as in the stock template, so sums onto
-   postsynaptic variables are bit-identical to stock Brian. #}
+   postsynaptic variables are bit-identical to stock Brian (a row-gated sum
+   onto presynaptic variables is the exception, see extra_headers). #}
 {% extends 'common_group.cpp' %}
 {% import '_dense_macros.cpp' as dense with context %}
 
 {% block extra_headers %}
 {{ super() }}
-{{ dense.dense_pragmas() }}
+{# A row-gated sum onto the rows (connect_dense's row_gate; e.g. a DGN branch's
+   drive, one dot product per open branch): vectorised with partial sums,
+   equal to stock Brian to rounding. Every other sum keeps the stock order. #}
+{{ dense.dense_pragmas(reassociate=(_dense_row_gate and _index_var.name == '_synaptic_pre')) }}
 {# Row blocking (below) unrolls four terms per target element.  The SLP
    vectoriser could compute those four products as one vector multiply and
    add them without fused multiply-adds, i.e. round differently from the stock
@@ -69,7 +73,7 @@
     {{ openmp_pragma('parallel') }}
     {
         {{ dense.column_range() }}
-        {% if _target_var_array not in vector_code %}
+        {% if _target_var_array not in vector_code and not _dense_row_gate %}
         int _dense_r0 = 0;
         for (; _dense_r0 + 8 <= _N_pre; _dense_r0 += 8)
         {
@@ -92,6 +96,7 @@
     {% else %}
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
+    {{ dense.gated_rows() }}
     {% if _dense_target_idx == '_dense_post' and openmp_pragma('with_openmp') %}
     // OpenMP: every thread takes a range of target elements (columns of the
     // weight matrix, boundaries at multiples of 8 elements) and adds their
@@ -100,7 +105,7 @@
     {{ openmp_pragma('parallel') }}
     {
         {{ dense.column_range() }}
-        {% if _target_var_array not in vector_code %}
+        {% if _target_var_array not in vector_code and not _dense_row_gate %}
         int _dense_pre0 = 0;
         for (; _dense_pre0 + 4 <= _N_pre; _dense_pre0 += 4)
         {
@@ -110,9 +115,10 @@
         }
         for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
         {% else %}
-        for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+        {{ dense.row_for() }}
         {% endif %}
         {
+            {{ dense.row_of_loop() }}
             const int _dense_row = _dense_pre * _N_post;
             {{ dense.dense_peel(_dense_align_array, '_dense_row + _dense_c0', '_dense_c1 - _dense_c0') }}
             {{ dense.summed_row_loop('_dense_c0', '_dense_c0 + _dense_peel', _target_var_array, _dense_target_idx) }}
@@ -120,7 +126,7 @@
         }
     }
     {% else %}
-    {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code %}
+    {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code and not _dense_row_gate %}
     // Rows of the weight matrix are taken four at a time: each target element
     // is loaded once, receives the four terms in increasing synapse order (as
     // in the stock loop, so the sums are bit-identical) and is stored once.
@@ -133,9 +139,10 @@
     }
     for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
     {% else %}
-    for (int _dense_pre = 0; _dense_pre < _N_pre; _dense_pre++)
+    {{ dense.row_for() }}
     {% endif %}
     {
+        {{ dense.row_of_loop() }}
         const int _dense_row = _dense_pre * _N_post;
         {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
         {{ dense.summed_row_loop('0', '_dense_peel', _target_var_array, _dense_target_idx) }}

@@ -244,7 +244,10 @@ class Session:
         values : mapping, optional
             Further run values (``'group.param'`` -> value), e.g. learning rates.
         read : iterable of str
-            Extra variables to return; the readout's and the state's are always read.
+            Extra variables to return; the readout's and the state's are always
+            read, except the weights of families no rule changes
+            (``WeightFamily.plastic`` false, e.g. DGN gates, 16.5 M values on
+            MNIST): they are passed in and kept in :attr:`state` as they were.
         carry : bool
             If True the run's final state becomes :attr:`state`; if False
             (evaluation) the state is left unchanged.
@@ -266,19 +269,22 @@ class Session:
         """
         run_values = {**self.state, **self.input_values(inputs), **self._checked_values(values)}
         keys = [read] if isinstance(read, str) else list(read)
-        keys = sorted(set(keys) | set(self.circuit.readout.keys) | (set(self.state) if carry else set()))
+        # weights of families that no rule changes are passed in, not read back
+        fixed = {fam.key for fam in self.circuit.weights.values() if not fam.plastic}
+        carried = set(self.state) - fixed if carry else set()
+        keys = sorted(set(keys) | set(self.circuit.readout.keys) | carried)
         if self.simulation.target == "cpp_standalone":
             res = self.simulation.run(run_values, read=keys, seed=seed)
         else:
             with ENGINE_LOCK:
                 res = self.simulation.run(run_values, read=keys, seed=seed)
         if carry:
-            new = {k: res[k] for k in self.state}
+            new = {k: res[k] for k in carried}
             for k, v in new.items():
                 if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
                     raise DivergenceError(f"the run produced NaN or inf in {k!r}; the session "
                                           "keeps the state before the run", variable=k)
-            self.state = new
+            self.state = {k: new.get(k, v) for k, v in self.state.items()}
         return res
 
     def _checked_values(self, values) -> dict:
