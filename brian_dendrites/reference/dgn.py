@@ -116,7 +116,7 @@ class ReferenceDGN:
             V = check_array(V, f"gates[{k - 1}][0]", ndim=2)
             n_side = V.shape[1] if n_side is None else n_side
             V = check_array(V, f"gates[{k - 1}][0]", shape=(n, n_side))
-            self.V.append(V)
+            self.V.append(np.asfortranarray(V))  # columns contiguous: see gate_values
             self.theta.append(check_array(theta, f"gates[{k - 1}][1]", shape=(n,)))
         self.n_side = n_side
         self.W = [np.zeros((self.C * self.layers[k] * self.B, self.layers[k - 1]))
@@ -127,7 +127,16 @@ class ReferenceDGN:
 
     # --------------------------------------------------------------- parts
     def gate_values(self, z):
-        """Boolean gates of every layer for one side-information vector ``z``."""
+        """Boolean gates of every layer for one side-information vector ``z``.
+
+        Only the columns of non-zero inputs are read when at most half of
+        ``z`` is non-zero (raw pixels: ~20 %), as the Brian2 circuit's gate
+        projections skip zero inputs.
+        """
+        nz = np.flatnonzero(z)
+        if 2 * nz.size <= z.size:
+            zn = z[nz]
+            return [V[:, nz] @ zn > th for V, th in zip(self.V, self.theta)]
         return [V @ z > th for V, th in zip(self.V, self.theta)]
 
     def _input(self, x):
