@@ -40,6 +40,7 @@ brian2.utils.stringtools                    word_substitute              spec
 brian2.equations.equations                  DIFFERENTIAL_EQUATION        dense (row gates)
 brian2.equations.equations                  SUBEXPRESSION                dense (row gates)
 brian2.parsing.sympytools                   str_to_sympy                 dense (row gates)
+brian2.synapses.synapses                    SummedVariableUpdater        engine (fixed weights)
 =========================================== ============================ =========================
 
 Private attributes and behaviour relied on
@@ -101,6 +102,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices, reinit_devices, reset_device
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy
+from brian2.synapses.synapses import SummedVariableUpdater
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit_for_display
 from brian2.utils.filelock import FileLock
 from brian2.utils.stringtools import get_identifiers, word_substitute
@@ -135,6 +137,7 @@ __all__ = [
     "DIFFERENTIAL_EQUATION",
     "SUBEXPRESSION",
     "str_to_sympy",
+    "SummedVariableUpdater",
     "hoist_run_clock",
     "mark_independent_loop",
 ]

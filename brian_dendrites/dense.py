@@ -22,7 +22,15 @@ re-associate products with factors that are invariant in the inner loop
 (e.g. ``dt*eta*r_pre``); this did not change the speed measured here.  With
 other compilers the results agree to rounding (relative differences of order
 1e-16).  A summed variable onto *presynaptic* neurons sums in the stock order
-as well.
+as well.  Caveat: stock code is itself compiled with ``-ffast-math``, so GCC
+may re-associate a product inside the stock loop; for ``dw/dt =
+gate_pre*eta*err_post*r_pre`` it did, and the dense result differed from
+stock by one ulp (``tests/test_dense.py`` checks such models to 1e-12).
+
+Row gates (``connect_dense(syn, row_gate='gate')``): rows (presynaptic
+neurons) whose gate variable is 0 are skipped, which `connect_dense` proves
+exact from the model before connecting.  A row-gated sum onto the rows
+themselves is a vectorised dot product, equal to stock to rounding.
 
 Typical use::
 

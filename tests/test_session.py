@@ -69,7 +69,7 @@ def test_chained_session_runs_equal_one_long_run_and_start_as_built():
         sl = slice(2 * c, 2 * c + 2)
         res = short.run({"x": X[sl], "target": Y[sl], "nudge": np.ones(2)})
     fixed = {fam.key for fam in short.circuit.weights.values() if not fam.plastic}
-    assert fixed  # the feedback weights B: passed in, not read back
+    assert fixed == short._fixed == {"B1.w"}  # the feedback weights: passed in, not read back
     for key in short.state:
         if key in fixed:
             assert key not in res.keys()
@@ -145,3 +145,20 @@ def test_integer_variables_refuse_fractions_and_runs_take_a_seed():
            for seed in (1, 1, 2)]
     np.testing.assert_array_equal(out[0], out[1])
     assert np.abs(out[0] - out[2]).max() > 1e-6
+
+
+def test_weights_declared_fixed_but_changed_by_a_rule_are_still_read_back():
+    """A mislabelled family (plastic=False on a projection with a rule) is carried as usual."""
+    import dataclasses
+
+    def build():
+        c = dendritic_microcircuit(LAYERS, n_patterns=2, t_pattern=5 * ms, seed=1, **ETAS)
+        c.weights["W1"] = dataclasses.replace(c.weights["W1"], plastic=False)
+        return c
+
+    s = Session(build, target="numpy")
+    assert "W1.w" not in s._fixed and "B1.w" in s._fixed
+    X, Y = _data(2)
+    res = s.run({"x": X, "target": Y, "nudge": np.ones(2)})
+    assert "W1.w" in res.keys()
+    assert np.abs(s.state["W1.w"] - s.initial_state["W1.w"]).max() > 0

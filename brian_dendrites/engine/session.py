@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 import numpy as np
 from brian2 import Group, prefs
 
-from .._brian_compat import ArrayVariable
+from .._brian_compat import ArrayVariable, SummedVariableUpdater
 from ..circuits.base import Circuit
 from .simulation import TARGETS, RunResult, Simulation, _with_float_dtype, check_float_dtype
 
@@ -169,6 +169,7 @@ class Session:
         self.circuit: Circuit = holder["circuit"]
         self.initial_state = {k: built[k] for k in self.simulation.state_variables}
         self.state = dict(self.initial_state)
+        self._fixed = _fixed_weight_keys(self.circuit)
 
     @staticmethod
     def _call(build) -> Circuit:
@@ -269,9 +270,8 @@ class Session:
         """
         run_values = {**self.state, **self.input_values(inputs), **self._checked_values(values)}
         keys = [read] if isinstance(read, str) else list(read)
-        # weights of families that no rule changes are passed in, not read back
-        fixed = {fam.key for fam in self.circuit.weights.values() if not fam.plastic}
-        carried = set(self.state) - fixed if carry else set()
+        # weights that nothing in the network changes are passed in, not read back
+        carried = set(self.state) - self._fixed if carry else set()
         keys = sorted(set(keys) | set(self.circuit.readout.keys) | carried)
         if self.simulation.target == "cpp_standalone":
             res = self.simulation.run(run_values, read=keys, seed=seed)
@@ -316,3 +316,23 @@ class Session:
         return (f"<Session {self.simulation.name!r} on {self.simulation.target}: "
                 f"{self.circuit.n_slots} slots x {self.circuit.t_slot}, "
                 f"families {sorted(self.circuit.weights)}>")
+
+
+def _fixed_weight_keys(circuit) -> set:
+    """Run-value keys of the weight families that no code of the network can change.
+
+    A family counts only if the circuit declares it fixed
+    (``WeightFamily.plastic`` false) *and* its Brian2 synapses have no
+    differential equation, no pathway and no code runner other than summed
+    variables (checked here, so that a mislabelled family is still read back).
+    """
+    keys = set()
+    for fam in circuit.weights.values():
+        syn = circuit.objects.get(fam.synapses)
+        if fam.plastic or syn is None:
+            continue
+        if getattr(syn, "_pathways", None) or syn.equations.diff_eq_names:
+            continue
+        if all(isinstance(obj, SummedVariableUpdater) for obj in syn.contained_objects):
+            keys.add(fam.key)
+    return keys
