@@ -548,10 +548,11 @@ def connect_dense(synapses, batch_size=1, row_gate=None):
         must not change the result, so the model must say so: every
         clock-driven right-hand side and every ``(summed)`` expression must
         vanish for ``<row_gate>_pre = 0`` (checked symbolically here, e.g.
-        ``dw/dt = gate_pre*(...)``, ``v_pre = gate_pre*w*r_post``); for
-        finite values the results then equal stock Brian's bit for bit, and
-        stock code (runtime devices, GSL) computes the same numbers with
-        every row. Used by the Dendritic Gated Networks, whose rows are
+        ``dw/dt = gate_pre*(...)``, ``v_pre = gate_pre*w*r_post``). For
+        finite values the results then equal those of the dense path
+        without skipping bit for bit, except sums onto the rows themselves
+        (vectorised dot products, equal to rounding); stock code (runtime
+        devices, GSL) computes the same numbers with every row. Used by the Dendritic Gated Networks, whose rows are
         branches and whose closed branches (~85 %) are skipped. Not with
         ``batch_size > 1``.
 
