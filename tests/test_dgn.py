@@ -285,23 +285,37 @@ def test_regression_example_fast_mode(tmp_path, run_example):
 
 @pytest.mark.slow
 def test_permuted_mnist_dgn_forgets_less_than_the_best_mlp(mnist_path, cache_dir):
-    """5 tasks x 1000 images, DGN [784, 2, 5, 1] x 100 branches, 500 test images, seeds 0-2.
+    """5 tasks x 1000 images, DGN [784, 10, 10, 1] x 100 branches, 1000 test images, seeds 0-2.
 
-    Measured (docs/dgn.md), seeds 0 / 1 / 2: DGN mean final 0.850 / 0.874 / 0.860, forgetting
-    0.009 / 0.010 / 0.010; best MLP of the grid 0.810 / 0.859 / 0.825 (forgetting 0.025 /
-    -0.001 / 0.018); margins +0.040 / +0.014 / +0.035. About 5 min per seed on one core.
+    The issue's targets: mean final >= 0.83, forgetting <= 0.05, margin over the best MLP of
+    the grid >= +0.03 on every seed. Measured 2026-11-30 (docs/dgn.md), seeds 0 / 1 / 2: DGN
+    mean final 0.870 / 0.889 / 0.885, forgetting 0.001 / 0.007 / 0.013; best MLP 0.815 /
+    0.855 / 0.841; margins +0.055 / +0.034 / +0.044. About 7 min per seed on one core.
     """
     from brian_dendrites.experiments.sezener2021 import dgn_permuted_mnist
 
-    margins = []
     for seed in (0, 1, 2):
-        s = dgn_permuted_mnist(mnist_path, seed=seed, n_test=500, hidden_layers=(2, 5),
-                               cache_dir=cache_dir, progress=False)["summary"].set_index("model")
+        s = dgn_permuted_mnist(mnist_path, seed=seed, cache_dir=cache_dir,
+                               progress=False)["summary"].set_index("model")
         dgn, mlp = s.loc["dgn"], s.loc["mlp"]
         assert dgn.mean_final >= 0.83, (seed, s)
-        assert dgn.forgetting <= 0.03, (seed, s)
-        margins.append(dgn.mean_final - mlp.mean_final)
-    assert min(margins) > 0.005 and np.mean(margins) >= 0.02, margins
+        assert dgn.forgetting <= 0.05, (seed, s)
+        assert dgn.mean_final - mlp.mean_final >= 0.03, (seed, s)
+
+
+@pytest.mark.slow
+def test_permuted_mnist_dgn_with_weight_clip_keeps_what_it_learned(mnist_path, cache_dir):
+    """The issue's ambitious variant: weights clipped to +-0.02, mean final >= 0.85 and
+    forgetting <= 0.025 on seeds 0-2. Measured 2026-11-30 (docs/dgn.md), seeds 0 / 1 / 2: mean
+    final 0.872 / 0.892 / 0.888, forgetting 0.000 / 0.007 / 0.010. About 7 min per seed.
+    """
+    from brian_dendrites.experiments.sezener2021 import dgn_permuted_mnist
+
+    for seed in (0, 1, 2):
+        s = dgn_permuted_mnist(mnist_path, seed=seed, w_clip=0.02, cache_dir=cache_dir,
+                               progress=False)["summary"].set_index("model")
+        dgn = s.loc["dgn"]
+        assert dgn.mean_final >= 0.85 and dgn.forgetting <= 0.025, (seed, s)
 
 
 @pytest.mark.slow
