@@ -210,6 +210,21 @@ def test_dense_equals_stock(standalone, kind, build_standalone):
             assert _max_rel_diff(syn_d.Delta[:], syn_s.Delta[:]) <= 1e-12
 
 
+#: How each copy of a layer is connected.
+CONNECT = {"dense": connect_dense, "stock": lambda syn: syn.connect(),
+           "gated": lambda syn: connect_dense(syn, row_gate="gate")}
+
+
+def _err_layer(pre, n_post, eqs, connect):
+    """A post group with ``err = target - v`` and a plastic projection from ``pre``."""
+    post = NeuronGroup(n_post, POST_EQS)
+    post.run_regularly("err = target - v", when="after_groups")
+    syn = Synapses(pre, post, eqs, method="euler")
+    connect(syn)
+    syn.eta = 5 * Hz
+    return post, syn
+
+
 def test_dense_summed_blocks_and_presynaptic_target(standalone, build_standalone):
     """Summed variables onto post (rows taken four at a time: 2, 2 and 1 blocks
     with 1, 0 and 0 remainder rows) and onto pre (plain loop) equal stock
@@ -232,16 +247,9 @@ def test_dense_summed_blocks_and_presynaptic_target(standalone, build_standalone
         net.add(pre)
         copies = {}
         for copy, fb in (("dense", "fb"), ("stock", "fb2")):
-            post = NeuronGroup(n_post, POST_EQS)
-            post.run_regularly("err = target - v", when="after_groups")
-            syn = Synapses(pre, post, eqs.replace("fb_pre", fb + "_pre"), method="euler")
-            if copy == "dense":
-                connect_dense(syn)
-            else:
-                syn.connect()
-            syn.eta = 5 * Hz
-            copies[copy] = (post, syn)
-            net.add(post, syn)
+            copies[copy] = _err_layer(pre, n_post, eqs.replace("fb_pre", fb + "_pre"),
+                                      CONNECT[copy])
+            net.add(*copies[copy])
         cases[n_pre, n_post] = (pre, copies)
     dense_syns = [copies["dense"][1] for _, copies in cases.values()]
     assert apply_dense(dense_syns) == [syn.name for syn in dense_syns]
@@ -291,18 +299,8 @@ def test_row_gated_rows_are_skipped_and_change_nothing(standalone, build_standal
         net.add(pre)
         copies = {}
         for copy, fb in (("gated", "fb"), ("dense", "fb2"), ("stock", "fb3")):
-            post = NeuronGroup(n_post, POST_EQS)
-            post.run_regularly("err = target - v", when="after_groups")
-            syn = Synapses(pre, post, ROW_GATED.format(fb=fb), method="euler")
-            if copy == "gated":
-                connect_dense(syn, row_gate="gate")
-            elif copy == "dense":
-                connect_dense(syn)
-            else:
-                syn.connect()
-            syn.eta = 5 * Hz
-            copies[copy] = (post, syn)
-            net.add(post, syn)
+            copies[copy] = _err_layer(pre, n_post, ROW_GATED.format(fb=fb), CONNECT[copy])
+            net.add(*copies[copy])
         cases[n_pre, n_post] = (pre, copies)
     gate_mon = {shape: StateMonitor(pre, "gate", record=True) for shape, (pre, _) in cases.items()}
     net.add(*gate_mon.values())
