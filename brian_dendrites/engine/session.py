@@ -246,9 +246,11 @@ class Session:
             Further run values (``'group.param'`` -> value), e.g. learning rates.
         read : iterable of str
             Extra variables to return; the readout's and the state's are always
-            read, except the weights of families no rule changes
-            (``WeightFamily.plastic`` false, e.g. DGN gates, 16.5 M values on
-            MNIST): they are passed in and kept in :attr:`state` as they were.
+            read, except the weights of families declared fixed
+            (``WeightFamily.plastic`` false) whose synapses nothing can change
+            (no equation, pathway or code runner besides summed variables;
+            checked when the session is built), e.g. the DGN gates (16.5 M
+            values on MNIST): they are passed in and kept in :attr:`state`.
         carry : bool
             If True the run's final state becomes :attr:`state`; if False
             (evaluation) the state is left unchanged.
