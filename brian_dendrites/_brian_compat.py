@@ -92,6 +92,7 @@ import os
 import re
 import shlex
 import warnings
+from collections.abc import Mapping
 
 import brian2
 from brian2.codegen.cpp_prefs import get_compiler_and_args
@@ -111,6 +112,7 @@ __all__ = [
     "BRIAN2_TESTED",
     "RESULTS_WANTED_ENV",
     "filter_result_writes",
+    "skip_given_static_arrays",
     "brian2_version_tested",
     "warn_if_untested",
     "array_filename",
@@ -690,3 +692,140 @@ def mark_independent_loop(source: str) -> str | None:
         return (source[:pragma_at] + _OMP_SIMD_LOOP
                 + source[pragma_at + len(_OMP_LOOP):])
     return source[:line_start] + indent + marker + "\n" + source[line_start:]
+
+
+#: One variable of Brian2's ``set_variable_by_name`` (``objects.cpp``): its run
+#: name and the array it sets.
+_SET_BY_NAME = re.compile(
+    r'if \(name == "(?P<name>[\w.]+)"\) \{\n(?P<body>(?:(?!\n    \}).)*?)\n[ \t]*return;', re.S)
+_SET_ARRAY = re.compile(r"set_variable_from_(?:value<[\w:]+>|file)\(name, &?(?P<arr>\w+)(?:\[0\])?,")
+#: Brian2's copy of a static array (the values set before the build) into a variable (main.cpp).
+_STATIC_COPY = re.compile(
+    r"(?P<indent>[ \t]*)for\(int i=0; i<[^;\n]+; i\+\+\)\n"
+    r"(?P=indent)\{\n[ \t]*(?P<arr>\w+)\[i\] = (?P<static>_static_array_\w+)\[i\];\n(?P=indent)\}\n")
+#: Brian2's read of a static array's file (``_load_arrays`` in objects.cpp).
+_STATIC_READ = re.compile(r"if\(f(?P<static>_static_array_\w+)\.is_open\(\)\)")
+_CODEOBJECT_CALL = re.compile(r"\b_(before_|after_)?run_(\w+?_codeobject\w*)\(\);")
+_RUN_ARGS_CALL = "set_from_command_line(args);"
+_READ_ERROR = re.compile(r'(std::cerr << "(?:Error reading|Could not read) [^;]*;)')
+
+_GIVEN_DECLARATION = """
+// brian_dendrites: the variables set from the command line (name=value arguments)
+#include <set>
+#include <string>
+namespace brian {
+extern std::set<std::string> _brian_dendrites_given_names;
+bool _brian_dendrites_given(const char* name);
+}
+"""
+_GIVEN_DEFINITION = """
+// brian_dendrites: the variables set from the command line (filled by main
+// before brian_start) skip their static initial values
+std::set<std::string> brian::_brian_dendrites_given_names;
+bool brian::_brian_dendrites_given(const char* name)
+{
+    return brian::_brian_dendrites_given_names.count(name) > 0;
+}
+"""
+_GIVEN_FILL = """// brian_dendrites: note the variables set from the command line
+\tfor (const auto& _bd_arg : args)
+\t{
+\t\tconst size_t _bd_eq = _bd_arg.find("=");
+\t\tif (_bd_eq != std::string::npos)
+\t\t\tbrian::_brian_dendrites_given_names.insert(_bd_arg.substr(0, _bd_eq));
+\t}
+\tbrian_start();"""
+
+
+def skip_given_static_arrays(main: str, objects: str, objects_h: str,
+                             code_objects: Mapping[str, str]) -> tuple | None:
+    r"""Brian2's generated sources with static initial values skipped for variables given per run.
+
+    A variable set before the build to an array (``syn.w = W``) is stored as
+    a *static array*: every run of the binary reads its file
+    (``_load_arrays``) and copies it into the variable (``main``), and only
+    then applies the ``name=value`` run arguments, which overwrite it again.
+    An engine that passes the weights of every run therefore read each
+    weight array twice: on a DGN on MNIST (25 M synapses) ~200 MB of
+    static files per run. The patched binary notes the names given on its
+    command line and skips the read and the copy of those static arrays.
+
+    A static array is skipped only if nothing can see it before the run
+    arguments are applied: its copy is the only use in ``main`` and no code
+    object that ``main`` runs before them (synapse creation, ``before_run``)
+    indexes the variable (``_ptr_array_<name>[``). A run-argument file of the
+    wrong size, which Brian2 reports on stderr and then ignores, ends the
+    patched binary with exit status 1 (the variable would otherwise keep
+    values never set).
+
+    Parameters
+    ----------
+    main, objects, objects_h : str
+        The texts of ``main.cpp``, ``objects.cpp`` and ``objects.h``.
+    code_objects : mapping of str -> str
+        Code object name (``'syn_stateupdater_codeobject'``,
+        ``'before_run_syn_stateupdater_codeobject'``) -> text of its ``.cpp``.
+
+    Returns
+    -------
+    tuple of (str, str, str, dict) or None
+        The new ``main.cpp``, ``objects.cpp`` and ``objects.h`` texts and the
+        skipped static arrays (static array -> run name), or ``None`` if no
+        static array can be skipped or the files do not have the expected
+        form (then use them unchanged).
+    """
+    for name, text in (("main", main), ("objects", objects), ("objects_h", objects_h)):
+        if not isinstance(text, str):
+            raise TypeError(f"{name} must be the text of a generated file, got {type(text).__name__}")
+    head, sep, tail = main.partition(_RUN_ARGS_CALL)
+    if not sep or main.count("\tbrian_start();") != 1 or "namespace brian {" not in objects_h:
+        return None
+    run_name = {}
+    for block in _SET_BY_NAME.finditer(objects):
+        arrays = {m["arr"] for m in _SET_ARRAY.finditer(block["body"])}
+        if len(arrays) == 1:
+            run_name[arrays.pop()] = block["name"]
+    earlier = []
+    for prefix, name in _CODEOBJECT_CALL.findall(head):
+        source = code_objects.get(f"{prefix}run_{name}" if prefix else name)
+        if source is None:  # a code object we cannot read: assume it reads everything
+            return None
+        earlier.append(source)
+    skip = {}
+    for copy in _STATIC_COPY.finditer(head):
+        arr, static = copy["arr"], copy["static"]
+        name = run_name.get(arr)
+        if name is None or len(re.findall(re.escape(static) + r"\b", main)) != 1:
+            continue
+        pointer = re.compile(r"\b_ptr" + re.escape(re.sub(r"^_dynamic_array_", "_array_", arr))
+                             + r"\s*\[")
+        if any(pointer.search(source) for source in earlier):
+            continue
+        if f"if(f{static}.is_open())" not in objects:
+            continue
+        skip[static] = name
+    if not skip:
+        return None
+
+    def guard_copy(m):
+        if m["static"] not in skip:
+            return m[0]
+        return f'{m["indent"]}if (!_brian_dendrites_given("{skip[m["static"]]}"))\n{m[0]}'
+
+    new_main = (_STATIC_COPY.sub(guard_copy, head).replace("\tbrian_start();", _GIVEN_FILL, 1)
+                + sep + tail)
+
+    def guard_read(m):
+        if m["static"] not in skip:
+            return m[0]
+        return f'if (_brian_dendrites_given("{skip[m["static"]]}")) {{}} else {m[0]}'
+
+    start = objects.find("void _load_arrays()")
+    if start < 0:
+        return None
+    new_objects = (objects[:start] + _GIVEN_DEFINITION + "\n"
+                   + _STATIC_READ.sub(guard_read, objects[start:]))
+    new_objects = _READ_ERROR.sub(r"{ \1 exit(1); }", new_objects)
+    position = objects_h.index("namespace brian {")
+    new_h = objects_h[:position] + _GIVEN_DECLARATION + "\n" + objects_h[position:]
+    return new_main, new_objects, new_h, skip

@@ -132,14 +132,11 @@ def _layer(pre, n_post, kind, connect="dense", err_uses_v=True):
     return post, syn
 
 
-def _cpp_code(syn):
+def _cpp_code(syn, templates=("stateupdate", "summed_variable")):
     """Generated C++ of the state updater and summed updaters of ``syn``."""
     codes = {}
     for codeobj in get_device().code_objects.values():
-        if codeobj.owner.name == syn.name and codeobj.template_name in (
-            "stateupdate",
-            "summed_variable",
-        ):
+        if codeobj.owner.name == syn.name and codeobj.template_name in templates:
             codes[codeobj.template_name] = (type(codeobj), codeobj.code.cpp_file)
     return codes
 
@@ -189,11 +186,22 @@ def test_dense_equals_stock(standalone, kind, build_standalone):
         for cls, code in _cpp_code(syn).values():
             assert cls is not DenseCPPStandaloneCodeObject
             assert "_dense_pre" not in code
+    # connect_dense creates its synapses with the dense template (sized once), stock
+    # connect() with Brian's (one push_back per synapse)
+    creation = ("synapses_create_generator",)
+    for syns, dense_creation in ((dense_syns, True), (stock_syns, False)):
+        for syn in syns:
+            (cls, code), = _cpp_code(syn, creation).values()
+            assert (cls is DenseCPPStandaloneCodeObject) == dense_creation
+            assert ("push_back" not in code) == dense_creation
 
     for shape in SHAPES:
         post_d, syn_d = layers[shape, "dense"]
         post_s, syn_s = layers[shape, "stock"]
         assert verify_dense_order(syn_d) and verify_dense_order(syn_s)
+        # the dense creation made exactly the stock synapses and counts
+        for var in ("i", "j", "N_incoming", "N_outgoing", "N"):
+            np.testing.assert_array_equal(getattr(syn_d, var)[:], getattr(syn_s, var)[:])
         w_d, w_s = syn_d.w[:], syn_s.w[:]
         assert len(w_d) == shape[0] * shape[1]
         # the rule really changed the weights, differently per synapse

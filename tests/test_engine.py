@@ -265,3 +265,57 @@ def test_two_live_simulations_of_one_network_share_the_binary(tmp_path):
     assert a["mon_sampled.u"].shape == (2, 4)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def _build_static():
+    """Values set before the build (static arrays); ``mark`` decides which synapses exist."""
+    from brian2 import NeuronGroup, Synapses
+
+    pre = NeuronGroup(4, "r : 1\nmark : 1", name="sk_pre")
+    post = NeuronGroup(3, "v : 1", name="sk_post")
+    pre.r = [1.0, 2.0, 3.0, 4.0]
+    pre.mark = [0.0, 1.0, 1.0, 0.0]
+    syn = Synapses(pre, post, "w : 1\nv_post = w*r_pre : 1 (summed)", name="sk_syn")
+    syn.connect()
+    syn.w = np.arange(12.0) / 10
+    # a creation that reads a static value before the run arguments apply
+    cond = Synapses(pre, post, "c : 1", name="sk_cond")
+    cond.connect(condition="mark_pre > 0")
+    return {"sk_pre": pre, "sk_post": post, "sk_syn": syn, "sk_cond": cond}
+
+
+def test_runs_skip_the_static_values_of_the_variables_they_set(cache_dir, tmp_path):
+    """A variable passed per run is not read from its static file first (skip_given_static_arrays);
+    one that code reads before the run arguments apply (a connect condition) still is.
+    """
+    from brian_dendrites.engine import Simulation
+
+    sim = Simulation(_build_static, 1 * ms, target="cpp_standalone", cache_dir=cache_dir,
+                     name="skipstatic")
+    main = (sim.project_dir / "main.cpp").read_text()
+    for name in ("sk_syn.w", "sk_pre.r"):
+        assert f'_brian_dendrites_given("{name}")' in main
+    assert '_brian_dendrites_given("sk_pre.mark")' not in main  # read by sk_cond's creation
+    W = np.arange(12.0).reshape(4, 3) / 10  # synapse (i, j) = i*3 + j
+    r = np.array([1.0, 2.0, 3.0, 4.0])
+
+    static = sim.run(read=["sk_post.v", "sk_cond.N"])  # nothing given: the static values
+    np.testing.assert_allclose(static["sk_post.v"], r @ W, rtol=1e-12)
+    assert int(static["sk_cond.N"][0]) == 2 * 3
+    W2, r2 = np.full((4, 3), 0.5), np.array([4.0, 3.0, 2.0, 1.0])
+    given = sim.run({"sk_syn.w": W2.ravel(), "sk_pre.r": r2, "sk_pre.mark": 1.0},
+                    read=["sk_post.v", "sk_cond.N", "sk_pre.mark"])
+    np.testing.assert_allclose(given["sk_post.v"], r2 @ W2, rtol=1e-12)
+    # the creation saw the static marks (Brian2: run arguments apply after it)
+    assert int(given["sk_cond.N"][0]) == 2 * 3
+    np.testing.assert_array_equal(given["sk_pre.mark"], 1.0)
+    one = sim.run({"sk_pre.r": r2}, read=["sk_post.v"])  # weights static again
+    np.testing.assert_allclose(one["sk_post.v"], r2 @ W, rtol=1e-12)
+    # a value file of the wrong size (Brian2: a message, then the static value) ends the run
+    wrong = tmp_path / "w.dat"
+    np.zeros(5).tofile(wrong)
+    (tmp_path / "results").mkdir()
+    out = subprocess.run([str(sim.project_dir / "main"), "--results_dir",
+                          str(tmp_path / "results") + os.sep, f"sk_syn.w={wrong}"],
+                         cwd=sim.project_dir, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "does not match expected size" in out.stderr

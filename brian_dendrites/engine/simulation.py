@@ -87,6 +87,7 @@ from .._brian_compat import (
     make_command,
     mark_independent_loop,
     reset_device,
+    skip_given_static_arrays,
     use_precompiled_header,
 )
 
@@ -628,6 +629,7 @@ class Simulation:
                 prefs["codegen.cpp.headers"] = old_headers
             _hoist_run_clock(staging)
             _filter_result_writes(staging)
+            _skip_given_static_arrays(staging)
             _mark_independent_loops(staging)
             self._collect(objs)
             for info in self._vars.values():
@@ -934,6 +936,32 @@ def _filter_result_writes(directory: Path):
     _patch_generated(directory, "objects.cpp", filter_result_writes,
                      "no result write of the expected form; every run writes all arrays, as "
                      "Brian2 does")
+
+
+def _skip_given_static_arrays(directory: Path):
+    """Let a run skip the static initial values of the variables it sets (see `skip_given_static_arrays`).
+
+    The engine passes every carried weight and state variable on each run's
+    command line; the binary read them from their static files first. On the
+    MNIST-sized DGN that was ~200 MB per run (benchmarks/bench_dgn.py).
+    """
+    directory = Path(directory)
+    try:
+        main = (directory / "main.cpp").read_text()
+        objects = (directory / "objects.cpp").read_text()
+        header = (directory / "objects.h").read_text()
+        codes = {p.stem: p.read_text() for p in (directory / "code_objects").glob("*.cpp")}
+    except OSError:  # pragma: no cover - Brian2 always writes these files
+        return
+    patched = skip_given_static_arrays(main, objects, header, codes)
+    if patched is None:
+        logger.debug("no static array can be skipped: every run reads them all, as Brian2 does")
+        return
+    new_main, new_objects, new_header, skipped = patched
+    (directory / "main.cpp").write_text(new_main)
+    (directory / "objects.cpp").write_text(new_objects)
+    (directory / "objects.h").write_text(new_header)
+    logger.debug(f"runs that set them skip the static values of {sorted(skipped.values())}")
 
 
 def _mark_independent_loops(directory: Path):
