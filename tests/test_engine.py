@@ -311,6 +311,11 @@ def test_runs_skip_the_static_values_of_the_variables_they_set(cache_dir, tmp_pa
     np.testing.assert_array_equal(given["sk_pre.mark"], 1.0)
     one = sim.run({"sk_pre.r": r2}, read=["sk_post.v"])  # weights static again
     np.testing.assert_allclose(one["sk_post.v"], r2 @ W, rtol=1e-12)
+    # the binary reports its own peak memory (a few MB for this network)
+    if sys.platform.startswith("linux"):
+        assert 10**6 < one.peak_memory < 10**9
+    runtime = Simulation(_build_static, 1 * ms, target="numpy", name="skipstatic_rt")
+    assert runtime.run({"sk_pre.r": r2}).peak_memory is None
     # a value file of the wrong size (Brian2: a message, then the static value) ends the run
     wrong = tmp_path / "w.dat"
     np.zeros(5).tofile(wrong)

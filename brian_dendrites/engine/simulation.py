@@ -326,11 +326,17 @@ class RunResult(Mapping):
     Use :meth:`quantity` for values with units.
     """
 
-    def __init__(self, values: dict, dims: dict, wall_time: float):
+    def __init__(self, values: dict, dims: dict, wall_time: float, peak_memory: int | None = None):
         self._values = values
         self._dims = dims
         #: Wall-clock seconds the run took (for standalone: the binary only).
         self.wall_time = wall_time
+        #: Peak resident memory of the standalone binary in bytes, as the
+        #: binary read it from ``/proc/self/status`` (``VmHWM``) before it
+        #: exited; ``None`` on runtime targets and where ``/proc`` is missing.
+        #: (``getrusage`` of a child started by a large Python process
+        #: reports the parent's size at ``fork``, not the binary's.)
+        self.peak_memory = peak_memory
 
     def __getitem__(self, key):
         try:
@@ -610,6 +616,7 @@ class Simulation:
             device.insert_code("before_network_run", _seed_code())
             if _DIE_WITH_PARENT_HEADERS:
                 device.insert_code("before_start", _DIE_WITH_PARENT)
+            device.insert_code("after_end", _PEAK_MEMORY_CODE)
             objs = _as_objects(build())
             net = Network([o for o in objs.values() if not isinstance(o, TimedArray)],
                           name=_NETWORK_NAME)
@@ -886,6 +893,7 @@ class Simulation:
             if stderr.strip():
                 logger.warn(f"standalone run in {self.project_dir} wrote to stderr (exit 0):\n"
                             f"{stderr[-2000:]}", name_suffix="stderr")
+            peak = _PEAK_MEMORY_LINE.search(stdout)
             out = {}
             for key in keys:
                 info = self._vars[key]
@@ -898,7 +906,8 @@ class Simulation:
                 out[key] = data
         finally:
             shutil.rmtree(rundir, ignore_errors=True)
-        return RunResult(out, {k: self._vars[k].dim for k in keys}, wall)
+        return RunResult(out, {k: self._vars[k].dim for k in keys}, wall,
+                         peak_memory=1024 * int(peak[1]) if peak else None)
 
 
 def _patch_generated(directory: Path, filename: str, patch, unchanged: str):
@@ -1114,6 +1123,21 @@ for (size_t _bd_k = 0; _bd_k < args.size(); _bd_k++)
         break;
     }}
 }}"""
+
+
+# ------------------------------------------------------- peak memory
+#: C++ run after ``brian_end()``: print the binary's peak resident size
+#: (``VmHWM``, kB) where ``/proc/self/status`` exists; nothing elsewhere.
+_PEAK_MEMORY_CODE = """\
+// brian_dendrites: report the peak resident memory of this run
+{
+    std::ifstream _bd_status("/proc/self/status");
+    std::string _bd_line;
+    while (std::getline(_bd_status, _bd_line))
+        if (_bd_line.compare(0, 6, "VmHWM:") == 0)
+            std::cout << "brian_dendrites peak memory " << _bd_line.substr(6) << std::endl;
+}"""
+_PEAK_MEMORY_LINE = re.compile(r"^brian_dendrites peak memory\s+(\d+)\s*kB\s*$", re.M)
 
 
 # ------------------------------------------------------- child processes
