@@ -17,8 +17,8 @@ and step into a fixed buffer, in-place ufuncs, the rank-1 weight update in
 place by BLAS ``dger`` on the transposed (Fortran-ordered) weights, skipped on
 the feed-forward step where it is zero). Before timing, the reference, :class:`FastDFC` and
 ours learn the same samples from the same weights; their outputs, weights and
-biases are compared. Memory: the binary's peak resident size (``VmHWM``,
-polled during one more, untimed run) and the NumPy weights' bytes.
+biases are compared. Memory: the binary's peak resident size (its own ``VmHWM``,
+``RunResult.peak_memory``) and the NumPy weights' bytes.
 
 Run: ``python benchmarks/bench_dfc.py [--quick] [--chunk N]``
 """
@@ -27,7 +27,6 @@ import argparse
 import os
 import resource
 import tempfile
-import threading
 import time
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -131,36 +130,6 @@ class FastDFC:
                     dger(self.eta * share, x if i == 0 else self.r[i - 1], self.g[i], a=W[i].T, overwrite_a=True)
 
 
-def peak_rss(run, tag):
-    """``run()`` while polling ``/proc`` for processes whose command line holds ``tag``.
-
-    Returns their largest ``VmHWM`` (MiB; None without ``/proc``). Not
-    ``RUSAGE_CHILDREN``: a child's ``ru_maxrss`` starts at this Python
-    process's resident size (taken over at ``exec``).
-    """
-    peak, done = [None], threading.Event()
-
-    def poll():
-        while not done.wait(0.002):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if tag.encode() not in f.read():
-                            continue
-                    with open(f"/proc/{pid}/status") as f:
-                        kb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
-                except (OSError, StopIteration):
-                    continue
-                peak[0] = max(peak[0] or 0, kb / 1024)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    if os.path.isdir("/proc"):
-        thread.start()
-    run()
-    done.set()
-    return peak[0]
-
-
 def data(n, seed=0):
     """MNIST-like samples: sparse non-negative pixels standardised, one-hot targets of 10 classes."""
     rng = np.random.default_rng(seed)
@@ -222,11 +191,13 @@ def main(argv=None):
     assert max(d_out + d_w) < 1e-9, "the implementations disagree"
     inputs = {"x": X, "target": Y, "learn": np.ones(n)}
     ours, binary = [], []
+    peak = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         res = session.run(inputs, carry=True)
         ours.append((time.perf_counter() - t0) / n)
         binary.append(res.wall_time / n)
+        peak.append(res.peak_memory)
     fast, numpy_t = FastDFC(layers, w, ETA, **P), []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -234,8 +205,9 @@ def main(argv=None):
             fast.sample(x, y)
         numpy_t.append((time.perf_counter() - t0) / n)
     t_ours, t_np = min(ours), min(numpy_t)
-    child = peak_rss(lambda: session.run(inputs, carry=True), cache)  # an extra, untimed run
-    rss = "n/a" if child is None else f"{child:.0f} MiB"
+    # the binary's own VmHWM (RunResult.peak_memory); not RUSAGE_CHILDREN: a child's
+    # ru_maxrss starts at this Python process's resident size (taken over at exec)
+    rss = "n/a" if None in peak else f"{max(peak) / 2**20:.0f} MiB"
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     np_bytes = sum(m.nbytes for m in fast.W + fast.Q) / 2**20
     print(f"DFC {layers} (tanh, linear output), {N_STEPS} steps of {DT} ms, online, "
