@@ -67,10 +67,12 @@ def _check_activation(name):
 def dfc_neuron(activation_name="tanh"):
     """A DFC layer neuron: basal, apical and somatic compartments, one Euler step per update.
 
-    The update ``soma`` (``('groups', 0)``; circuits place it per layer,
-    after the layer's basal and feedback sums) computes::
+    The update ``noise`` draws the apical noise of the step, and then the
+    update ``soma`` (both ``('groups', 0)``; circuits place them per layer,
+    after the layer's basal and feedback sums, noise first) computes::
 
-        v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + sigma*sqrt(dt*tau_u)/tau_A*randn())
+        noise_A = sigma*sqrt(dt*tau_u)/tau_A*randn()    (update 'noise')
+        v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + noise_A)
         v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))
         r = phi(v)
         g = learn*((1 - ss)*avg + ss*last)*(r - phi(v_B + b))
@@ -82,7 +84,9 @@ def dfc_neuron(activation_name="tanh"):
     (``v_A = Q u`` plus noise), the official code's default. The noise
     term is the Euler-Maruyama step of ``tau_A dv_A = (-v_A + Q u) dt +
     sigma sqrt(tau_u) dW`` (the official code's, with time in units of
-    ``tau_u``).
+    ``tau_u``). It is drawn in its own loop so that the soma's loop calls
+    only pure functions and the compiler can vectorise it (``tanh`` included);
+    the random numbers are the same, drawn in the same order.
 
     Parameters
     ----------
@@ -110,6 +114,7 @@ v_B : 1       # basal input W r of the layer below (summed)
 qu : 1        # feedback Q u from the controller (summed)
 b : 1         # basal bias (learned)
 v_A : 1       # apical potential
+noise_A : 1   # apical noise of this step (drawn by the update 'noise')
 v : 1         # somatic potential
 r : 1         # rate phi(v), read by the next layer
 g : 1         # forward rule's factor learn*share*(phi(v) - phi(v_B + b))
@@ -129,8 +134,9 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
         Param("ss", 0.0, "0: DFC (update averaged over the phase), 1: DFC-SS (last step)",
               "probability"),
     ]
+    noise = "noise_A = sigma*sqrt(dt*tau_u)/tau_A*randn()"
     code = (
-        "v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + sigma*sqrt(dt*tau_u)/tau_A*randn())\n"
+        "v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + noise_A)\n"
         "v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))\n"
         f"r = {phi}\n"
         f"g = learn*((1 - ss)*avg + ss*last)*(r - {phi_b})\n"
@@ -138,7 +144,8 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
         "fb = learn_fb*eta_fb*avg"
     )
     return NeuronModel(f"dfc_neuron_{activation_name}", eqs, params=params,
-                       updates=[Update(code, when="groups", order=0, name="soma")],
+                       updates=[Update(noise, when="groups", order=0, name="noise"),
+                                Update(code, when="groups", order=0, name="soma")],
                        reference="Meulemans et al. 2021 (DFC), network dynamics and rule",
                        doc=dfc_neuron.__doc__)
 

@@ -110,7 +110,8 @@ def dfc_schedule(L):
     --------
     >>> [row[2] for row in dfc_schedule(1)]  # doctest: +NORMALIZE_WHITESPACE
     ['out_mon', 'inp_drive, nrn*_flags, ctrl_flags', 'ctrl control', 'W1, Q1 (summed)',
-     'nrn1 soma', "S (summed, loss 'xent' only)", 'ctrl target', 'W*, Q* (state update)']
+     'nrn1 noise', 'nrn1 soma', "S (summed, loss 'xent' only)", 'ctrl target',
+     'W*, Q* (state update)']
     """
     L = check_int(L, "L", minimum=1)
     rows = [("start", -1, "inp_drive, nrn*_flags, ctrl_flags",
@@ -121,6 +122,7 @@ def dfc_schedule(L):
         prev = "inp" if k == 1 else f"nrn{k - 1}"
         rows += [("groups", o, f"W{k}, Q{k} (summed)",
                   f"nrn{k}.v_B = W{k} {prev}.r; nrn{k}.qu = Q{k} ctrl.u"),
+                 ("groups", o + 0.5, f"nrn{k} noise", "noise_A = sigma sqrt(dt tau_u)/tau_A randn()"),
                  ("groups", o + 1, f"nrn{k} soma", "v_A, v, r = phi(v), g, b, fb")]
     rows += [("groups", _layer_order(L + 1) - 1, "S (summed, loss 'xent' only)",
               "ctrl.Z = sum_j exp(r_L_j - r_L)"),
@@ -303,7 +305,8 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         o = _layer_order(k)
         phi = output_activation if k == L else activation
         nrn = models.dfc_neuron(phi).make_group(
-            layers[k], name=f"nrn{k}", update_orders={"soma": ("groups", o + 1)},
+            layers[k], name=f"nrn{k}",
+            update_orders={"noise": ("groups", o + 0.5), "soma": ("groups", o + 1)},
             tau_v=tau_v, tau_A=tau_A, tau_u=tau_u, sigma=sigma, eta=etas[k - 1], eta_fb=eta_fb,
             learn_fb=float(learn_fb),
             beta_fb=beta_fb, ss=float(ss))
