@@ -702,6 +702,7 @@ _SET_BY_NAME = re.compile(
 _SET_ARRAY = re.compile(r"set_variable_from_(?:value<[\w:]+>|file)\(name, &?(?P<arr>\w+)(?:\[0\])?,")
 #: Brian2's copy of a static array (the values set before the build) into a variable (main.cpp).
 _STATIC_COPY = re.compile(
+    r"(?P<pragma>[ \t]*#pragma omp [^\n]*\n)?"  # an OpenMP build's parallel copy
     r"(?P<indent>[ \t]*)for\(int i=0; i<[^;\n]+; i\+\+\)\n"
     r"(?P=indent)\{\n[ \t]*(?P<arr>\w+)\[i\] = (?P<static>_static_array_\w+)\[i\];\n(?P=indent)\}\n")
 #: Brian2's read of a static array's file (``_load_arrays`` in objects.cpp).
@@ -811,7 +812,8 @@ def skip_given_static_arrays(main: str, objects: str, objects_h: str,
     def guard_copy(m):
         if m["static"] not in skip:
             return m[0]
-        return f'{m["indent"]}if (!_brian_dendrites_given("{skip[m["static"]]}"))\n{m[0]}'
+        return (f'{m["indent"]}if (!_brian_dendrites_given("{skip[m["static"]]}"))\n'
+                f'{m["indent"]}{{\n{m[0]}{m["indent"]}}}\n')
 
     new_main = (_STATIC_COPY.sub(guard_copy, head).replace("\tbrian_start();", _GIVEN_FILL, 1)
                 + sep + tail)
