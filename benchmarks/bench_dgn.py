@@ -53,12 +53,6 @@ def data(n, seed=0):
     return X, Z, np.eye(C)[y]
 
 
-def _session(n, cache):
-    gates = draw_gates(784, LAYERS, B, C, theta_mean=1.0, seed=0)
-    return Session(lambda: dgn_network(LAYERS, n, n_branches=B, n_classes=C, gates=gates,
-                                       eta=1e-3), cache_dir=cache, name="bench_dgn")
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="one repeat, shorter runs")
@@ -69,7 +63,8 @@ def main(argv=None):
     gates = draw_gates(784, LAYERS, B, C, theta_mean=1.0, seed=0)
     X, Z, Y = data(n)
     cache = tempfile.mkdtemp(prefix="bench_dgn_")
-    session = _session(n, cache)
+    session = Session(lambda: dgn_network(LAYERS, n, n_branches=B, n_classes=C, gates=gates,
+                                          eta=1e-3), cache_dir=cache, name="bench_dgn")
     inputs = {"x": X, "side": Z, "target": Y, "learn": np.ones(n)}
     n_check = 50 if a.quick else 100
     ref = ReferenceDGN(LAYERS, gates, B, C, eta=1e-3)
