@@ -13,9 +13,10 @@ and the run values' round trip; the binary's own time is printed beside it;
 the build is timed apart and not counted). NumPy: :class:`FastDFC`, the
 equations and step order of :meth:`brian_dendrites.reference.ReferenceDFC.sample`
 written fast (preallocated arrays, one BLAS matrix-vector product per layer
-and step into a fixed buffer, in-place ufuncs, the rank-1 weight update in
-place by BLAS ``dger`` on the transposed (Fortran-ordered) weights, skipped on
-the feed-forward step where it is zero). Before timing, the reference, :class:`FastDFC` and
+and step into a fixed buffer, in-place ufuncs, each step's rank-1 change
+accumulated in place by BLAS ``dger`` into a transposed (Fortran-ordered)
+buffer, skipped on the feed-forward step where it is zero, and added to the
+weights in place on the last step: the weights stay fixed during the phase). Before timing, the reference, :class:`FastDFC` and
 ours learn the same samples from the same weights; their outputs, weights and
 biases are compared. Memory: the binary's peak resident size (its own ``VmHWM``,
 ``RunResult.peak_memory``) and the NumPy weights' bytes.
@@ -70,8 +71,10 @@ class FastDFC:
         self.eta, self.n_steps, self.ss = float(eta), n_steps, ss
         self.c_u, self.c_v, self.c_A = dt / tau_u, dt / tau_v, dt / tau_A
         self.alpha, self.k_p, self.lam = alpha, k_p, lam
-        self.b, self.v, self.v_A, self.r, self.g, self.vb, self.qu, self.tmp = (
-            [np.zeros(n) for n in layers[1:]] for _ in range(8))
+        self.b, self.db, self.v, self.v_A, self.r, self.g, self.vb, self.qu, self.tmp = (
+            [np.zeros(n) for n in layers[1:]] for _ in range(9))
+        # the phase's accumulated weight changes, transposed (Fortran order) for dger
+        self.dWT = [np.zeros((layers[k - 1], layers[k]), order="F") for k in range(1, L + 1)]
         self.u_int, self.u, self.err, self.t_out, self.r_ff, self.r_star = (
             np.zeros(layers[-1]) for _ in range(6))
 
@@ -118,16 +121,23 @@ class FastDFC:
                         phi(vb, t)
                         np.subtract(r, t, out=self.g[i])
                         np.multiply(self.g[i], self.eta * share, out=t)
-                        self.b[i] += t
+                        self.db[i] += t
                 r_prev = r
             if first:
                 np.copyto(self.r_ff, r_L)
                 np.subtract(r_L, y, out=t_out)  # r* = r_L - lam (r_L - y)
                 np.multiply(t_out, -self.lam, out=self.r_star)
                 self.r_star += r_L
-            if share:  # W_i += eta g_i r_{i-1}^T in place: W_i^T (Fortran order) += eta r_{i-1} g_i^T
+            if share:  # dW_i += eta g_i r_{i-1}^T in place: dW_i^T (Fortran order) += eta r_{i-1} g_i^T
                 for i in range(L):
-                    dger(self.eta * share, x if i == 0 else self.r[i - 1], self.g[i], a=W[i].T, overwrite_a=True)
+                    dger(self.eta * share, x if i == 0 else self.r[i - 1], self.g[i], a=self.dWT[i],
+                         overwrite_a=True)
+            if s == N - 1:  # the phase's changes are applied on its last step
+                for i in range(L):
+                    W[i] += self.dWT[i].T
+                    self.dWT[i].fill(0.0)
+                    self.b[i] += self.db[i]
+                    self.db[i].fill(0.0)
 
 
 def data(n, seed=0):

@@ -76,11 +76,17 @@ def dfc_neuron(activation_name="tanh"):
         v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))
         r = phi(v)
         g = learn*((1 - ss)*avg + ss*last)*(r - phi(v_B + b))
-        b = b + eta*g
+        b = b + last*(db + eta*g)
+        db = (1 - last)*(db + eta*g)
         fb = learn_fb*eta_fb*avg
 
     ``g`` is the forward rule's postsynaptic factor, ``fb`` the feedback
-    rule's. ``tau_A = dt`` makes the apical compartment instantaneous
+    rule's. The bias, like the forward weights (:func:`dfc_forward`), stays
+    fixed during the feedback phase: its changes accumulate in ``db`` and
+    are applied on the last step (the official code simulates the phase with
+    fixed parameters and then applies the time-averaged update; changing them
+    during the phase lets the output reach its target through the weights,
+    which ends the teaching signal early). ``tau_A = dt`` makes the apical compartment instantaneous
     (``v_A = Q u`` plus noise), the official code's default. The noise
     term is the Euler-Maruyama step of ``tau_A dv_A = (-v_A + Q u) dt +
     sigma sqrt(tau_u) dW`` (the official code's, with time in units of
@@ -118,6 +124,7 @@ noise_A : 1   # apical noise of this step (drawn by the update 'noise')
 v : 1         # somatic potential
 r : 1         # rate phi(v), read by the next layer
 g : 1         # forward rule's factor learn*share*(phi(v) - phi(v_B + b))
+db : 1        # bias change accumulated over the phase (applied on the last step)
 fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
 """ + _FLAGS
     params = [
@@ -140,7 +147,8 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
         "v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))\n"
         f"r = {phi}\n"
         f"g = learn*((1 - ss)*avg + ss*last)*(r - {phi_b})\n"
-        "b = b + eta*g\n"
+        "b = b + last*(db + eta*g)\n"
+        "db = (1 - last)*(db + eta*g)\n"
         "fb = learn_fb*eta_fb*avg"
     )
     return NeuronModel(f"dfc_neuron_{activation_name}", eqs, params=params,
@@ -266,19 +274,28 @@ def dfc_forward():
 
     Model string::
 
-        dw/dt = g_post*r_pre/dt : 1 (clock-driven)
+        dw/dt = last_post*(dw_acc + eta_post*g_post*r_pre)/dt : 1 (clock-driven)
+        ddw_acc/dt = ((1 - last_post)*eta_post*g_post*r_pre - last_post*dw_acc)/dt : 1 (clock-driven)
         v_B_post = w*r_pre : 1 (summed)
 
-    One Euler step is exactly ``w += eta g r_pre``: ``g =
-    learn*share*(phi(v) - phi(v_B + b))`` and the learning rate ``eta`` are
-    the postsynaptic neuron's (:func:`dfc_neuron`), ``share`` is ``avg``
-    (DFC) or ``last`` (DFC-SS).
+    One Euler step adds ``eta g r_pre`` to the accumulated change ``dw_acc``
+    and, on the sample's last step, applies it: ``w += dw_acc + eta g r_pre;
+    dw_acc = 0``. The weight stays fixed during the feedback phase, as in
+    the paper's separation of time scales and the official code (which
+    simulates the phase with fixed weights, then applies the time-averaged
+    update); ``g = learn*share*(phi(v) - phi(v_B + b))`` and the learning
+    rate ``eta`` are the postsynaptic neuron's (:func:`dfc_neuron`),
+    ``share`` is ``avg`` (DFC: the update averaged over the phase) or
+    ``last`` (DFC-SS: ``dw_acc`` stays 0).
 
     Returns
     -------
     SynapseModel
     """
-    eqs = "dw/dt = eta_post*g_post*r_pre/dt : 1 (clock-driven)\nv_B_post = w*r_pre : 1 (summed)\n"
+    eqs = ("dw/dt = last_post*(dw_acc + eta_post*g_post*r_pre)/dt : 1 (clock-driven)\n"
+           "ddw_acc/dt = ((1 - last_post)*eta_post*g_post*r_pre - last_post*dw_acc)/dt"
+           " : 1 (clock-driven)\n"
+           "v_B_post = w*r_pre : 1 (summed)\n")
     return SynapseModel("dfc_forward", eqs,
                         reference="Meulemans et al. 2021 (DFC), forward rule eq. (5)",
                         doc=dfc_forward.__doc__)

@@ -86,6 +86,9 @@ class ReferenceDFC:
         Feedback learning rate, its weight decay, apical noise amplitude.
     ss : {0, 1}
         0: DFC (update averaged over the phase), 1: DFC-SS (last step).
+        Either way the forward weights and biases stay fixed during the
+        phase and change on its last step (``dW``, ``db``: the changes
+        accumulated so far).
     loss : {'mse', 'xent'}
         ``dL/dr_L = r_L - y`` (squared error) or ``softmax(r_L) - y``
         (cross-entropy of the softmax of a linear output).
@@ -134,6 +137,9 @@ class ReferenceDFC:
         self.v = [np.zeros(n) for n in self.layers[1:]]
         self.v_A = [np.zeros(n) for n in self.layers[1:]]
         self.r = [np.zeros(n) for n in self.layers[1:]]
+        # forward changes accumulated over the phase, applied on its last step
+        self.dW = [np.zeros_like(w) for w in self.W]
+        self.db = [np.zeros_like(b) for b in self.b]
         self.u_int, self.u = np.zeros(n_out), np.zeros(n_out)
         self.r_ff, self.r_star = np.zeros(n_out), np.zeros(n_out)
 
@@ -183,7 +189,9 @@ class ReferenceDFC:
                     self.v[i] + dt / self.tau_v * (-self.v[i] + v_B + self.b[i] + self.v_A[i]))
                 self.r[i] = self.phi[i].phi(self.v[i])
                 gi = float(learn) * share * (self.r[i] - self.phi[i].phi(v_B + self.b[i]))
-                self.b[i] = self.b[i] + self.eta[i] * gi
+                inc = self.db[i] + self.eta[i] * gi
+                self.b[i] = self.b[i] + last * inc
+                self.db[i] = (1.0 - last) * inc
                 g.append(gi)
             fb = float(learn_fb) * self.eta_fb * avg
             if first:
@@ -192,7 +200,10 @@ class ReferenceDFC:
             for i in range(self.L):
                 r_prev = x if i == 0 else self.r[i - 1]
                 if self.eta[i] and np.any(g[i]):
-                    self.W[i] += self.eta[i] * np.outer(g[i], r_prev)
+                    self.dW[i] += self.eta[i] * np.outer(g[i], r_prev)
+                if last:  # the weights stay fixed during the phase (see dfc_forward)
+                    self.W[i] += self.dW[i]
+                    self.dW[i][...] = 0.0
                 if fb:
                     self.Q[i] += fb * (-np.outer(self.v_A[i], self.u) - self.beta_fb * self.Q[i])
             if record:
