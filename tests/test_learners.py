@@ -56,7 +56,7 @@ def test_learner_learns_and_reports_history():
     before = net.fit(X, Y, epochs=0).loss(X, Y)  # epochs=0: built, not trained
     net.fit(X, Y, epochs=3, validation_data=(X, Y))
     hist = net.history_
-    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss", "val_score",
+    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "samples", "val_loss", "val_score",
                                   "weight_angle_1", "error_angle_1"]
     assert list(hist.epoch) == [1, 2, 3]
     assert hist.val_loss.iloc[-1] < 0.1 * before  # measured: 0.79 -> 0.016 in 4 epochs

@@ -159,24 +159,21 @@ def test_fig2_ci_sized_hidden_layer_learns_through_apical_errors(cache_dir, tmp_
     assert png.stat().st_size > 0
     assert sorted(set(out["table"].patterns)) == [0, 1000, 2000, 3000, 4000]
     s = _fig2_checks(out, ratio=1.5, weight_angle=75, error_angle=55)
-    assert s.loc["output_only"].test_mse / s.loc["full"].test_mse >= 1.5  # measured 2.09
+    assert s.loc["output_only"].test_mse / s.loc["full"].test_mse >= 1.5  # measured 2.61 (seeds 0, 1: 1.46, 1.66)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [
-    pytest.param(0, marks=pytest.mark.xfail(strict=True, reason=(
-        "output-only / full = 2.80 < 3 (the other targets are met: 2.00e-3, 60.8 and 42.5 deg); "
-        "docs/reproductions.md section 2"))),
-    1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fig2_paper_faithful(seed, cache_dir):
     """The paper's protocol: 10^4 patterns of 100 ms, noise on, default rates.
 
     The run of ``examples/sacramento2018_fig2_regression.py --paper --seed K``
     (tests every 1000 patterns: the same chunks, hence the same noise).
     Issue targets: output-only / full >= 3, full <= 3e-3, weight angle <= 66 deg,
-    error-signal angle <= 50 deg, output-only >= 85 deg. Measured (seeds 0-2):
-    ratio 2.80 / 3.32 / 5.16, full 2.00 / 2.47 / 1.78e-3, weight angle 60.8 / 58.1
-    / 61.6 deg, error angle 42.5 / 39.9 / 39.1 deg (docs/reproductions.md, section 2).
+    error-signal angle <= 50 deg, output-only >= 85 deg. Measured (seeds 0-2, the
+    default rate schedule): ratio 3.17 / 3.57 / 5.20, full 2.06 / 2.91 / 2.33e-3,
+    weight angle 65.3 / 61.0 / 63.7 deg, error angle 39.9 / 40.3 / 38.8 deg
+    (docs/reproductions.md, section 2).
     """
     out = sacramento2018.fig2_regression(**sacramento2018.FIG2_PAPER, every=1000, seed=seed,
                                          cache_dir=cache_dir, log=None)

@@ -177,7 +177,7 @@ def test_classifier_learns_above_chance():
     before = clf.fit(X[:150], y[:150], epochs=0).loss(X[150:], y[150:])
     clf.fit(X[:150], y[:150], epochs=3, validation_data=(X[150:], y[150:]))
     hist = clf.history_
-    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "val_loss", "val_score"]
+    assert list(hist.columns) == ["epoch", "train_loss", "time_s", "samples", "val_loss", "val_score"]
     # measured: val error 0.70 before (chance 0.67), 0.52 / 0.08 / 0.0 after 1 / 2 / 3 epochs
     assert before > 0.3
     assert hist.val_loss.iloc[-1] < 0.1

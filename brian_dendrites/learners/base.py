@@ -456,6 +456,21 @@ class Learner:
     def _chunk_result(self, result, valid, learn):
         """Look at one run's raw result (``valid`` real samples; override to collect)."""
 
+    def _chunk_values(self, values, trained):
+        """Run values of one training run that starts ``trained`` samples into training.
+
+        ``trained`` counts the samples of every earlier training epoch (the
+        history's ``samples`` column) and the earlier runs of this epoch.
+        Override for a schedule within an epoch (e.g. a learning rate that
+        decays with the samples seen); the default returns ``values``.
+        """
+        return values
+
+    def _samples_trained(self) -> int:
+        """Samples presented in the completed training epochs (history's ``samples``)."""
+        rows = getattr(self, "_history_rows", None) or []
+        return int(rows[-1].get("samples", 0)) if rows else 0
+
     def _run_seed(self, epoch, chunk) -> int:
         """The seed of one run: from (seed, epoch, chunk) while training, (seed, chunk) else.
 
@@ -485,11 +500,13 @@ class Learner:
     def _before_epoch(self, X, Y, order):
         """Run before every training epoch on its data (override, e.g. for a sleep phase)."""
 
-    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None, trained=None):
         """Run ``X[order]`` chunk by chunk; training (``learn``) carries the state.
 
         ``values`` replaces :meth:`_run_values` and ``carry`` (default:
         ``learn``) carries the state without training (a sleep phase).
+        ``trained`` (training epochs only): samples trained before this call;
+        each run's values then pass through :meth:`_chunk_values`.
 
         A training chunk whose state or outputs are not finite raises
         :class:`DivergenceError` naming the epoch, the chunk and the first
@@ -513,8 +530,9 @@ class Learner:
             idx_p = np.concatenate([idx, np.repeat(idx[-1:], chunk - valid)])
             inputs = self._chunk_inputs(X[idx_p], None if Y is None else Y[idx_p], valid, learn)
             before = session.state
+            run_values = values if trained is None else self._chunk_values(values, trained + start)
             try:
-                res = session.run(inputs, values=values, carry=carry, read=self._extra_reads(),
+                res = session.run(inputs, values=run_values, carry=carry, read=self._extra_reads(),
                                   seed=self._run_seed(epoch, c))
             except DivergenceError as exc:
                 raise self._diverged(exc.variable, c, len(starts)) from exc
@@ -616,9 +634,10 @@ class Learner:
             start_state = self.session_.state
             try:
                 self._before_epoch(X, Y, order)
-                out = self._run_chunks(X, Y, learn=True, order=order)
+                trained = self._samples_trained()
+                out = self._run_chunks(X, Y, learn=True, order=order, trained=trained)
                 row = {"epoch": self.epochs_done_ + 1, "train_loss": self._loss(out, Y[order]),
-                       "time_s": time.perf_counter() - t0}
+                       "time_s": time.perf_counter() - t0, "samples": trained + len(X)}
                 if Xv is not None:
                     val = self._run_chunks(Xv, None, learn=False, order=np.arange(len(Xv)))
                     row["val_loss"] = self._loss(val, Yv)
@@ -651,7 +670,8 @@ class Learner:
 
     @property
     def history_(self):
-        """Per-epoch table (pandas DataFrame): epoch, train_loss, time_s, val_loss, val_score."""
+        """Per-epoch table (pandas DataFrame): epoch, train_loss, time_s, samples (trained so
+        far, all epochs), val_loss, val_score."""
         import pandas as pd
 
         self._check_fitted()

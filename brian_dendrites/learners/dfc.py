@@ -113,8 +113,8 @@ class _DeepFeedbackControl(DataSized, Learner):
         """
         return self._scaled(X)
 
-    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
-        return super()._run_chunks(self._features(X), Y, learn, order, values, carry)
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None, trained=None):
+        return super()._run_chunks(self._features(X), Y, learn, order, values, carry, trained)
 
     def _features(self, X):
         return self.network_inputs(X)

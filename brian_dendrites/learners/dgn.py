@@ -94,8 +94,8 @@ class _DendriticGated(DataSized, Learner):
     def _features(self, X):
         return np.hstack(self.network_inputs(X))
 
-    def _run_chunks(self, X, Y, learn, order, values=None, carry=None):
-        return super()._run_chunks(self._features(X), Y, learn, order, values, carry)
+    def _run_chunks(self, X, Y, learn, order, values=None, carry=None, trained=None):
+        return super()._run_chunks(self._features(X), Y, learn, order, values, carry, trained)
 
     def _chunk_inputs(self, X, Y, valid, learn):
         n, d = len(X), self._n_in()
