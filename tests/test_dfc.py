@@ -394,11 +394,12 @@ def test_mnist_reproduction_dfc_ss_within_two_points_of_backprop(mnist_path, cac
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "target not met yet: DFC (MNIST_DFC settings) 10.1 % after 10 epochs vs backprop 7.0 % "
-    "(DFC-SS 8.8 %, NumPy DFC-SSA with the same settings 7.8 %; eta 12.5: 9.9 %, k_p 5: 9.8 %, "
-    "k_p 2 with 200 steps: 10.2 %); see docs/dfc.md"))
 def test_mnist_reproduction_dfc_within_two_points_of_backprop(mnist_path, cache_dir):
-    """As above for DFC (the update averaged over the feedback phase)."""
+    """As above for DFC (the update averaged over the feedback phase, applied at its end).
+
+    Measured: DFC 8.7 %, backprop 7.0 %, feedback alignment 8.3 % (2716 s for the
+    script on one core beside other jobs). With the weights changing on every
+    step of the phase it was 10.1 % (docs/dfc.md).
+    """
     last = _mnist_last_epoch(mnist_path, cache_dir, "dfc")
     assert last["dfc"] <= last["backprop"] + 0.02, last

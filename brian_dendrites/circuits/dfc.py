@@ -128,7 +128,7 @@ def dfc_schedule(L):
               "ctrl.Z = sum_j exp(r_L_j - r_L)"),
              ("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
              ("groups", _UPDATE, "W*, Q* (state update)",
-              "w += eta g r_pre; Q += fb (-v_A u - beta_fb Q)"),
+              "dw_acc += eta g r_pre, last step: w += dw_acc; Q += fb (-v_A u - beta_fb Q)"),
              ("start", -10, "out_mon",
               "record ctrl.r_ff, r_star, err at every slot start (the previous sample's end)")]
     rows.sort(key=lambda row: (("start", "groups").index(row[0]), row[1]))
