@@ -16,9 +16,10 @@ written fast (preallocated arrays, one BLAS matrix-vector product per layer
 and step into a fixed buffer, in-place ufuncs, each step's rank-1 change
 accumulated in place by BLAS ``dger`` into a transposed (Fortran-ordered)
 buffer, skipped on the feed-forward step where it is zero, and added to the
-weights in place on the last step: the weights stay fixed during the phase). Before timing, the reference, :class:`FastDFC` and
-ours learn the same samples from the same weights; their outputs, weights and
-biases are compared. Memory: the binary's peak resident size (its own ``VmHWM``,
+weights in place on the last step: the weights stay fixed during the phase).
+Before timing, the reference, :class:`FastDFC` and ours learn the same samples
+from the same weights; their outputs, weights and biases are compared.
+Memory: the binary's peak resident size (its own ``VmHWM``,
 ``RunResult.peak_memory``) and the NumPy weights' bytes.
 
 Run: ``python benchmarks/bench_dfc.py [--quick] [--chunk N]``

@@ -670,8 +670,11 @@ class Learner:
 
     @property
     def history_(self):
-        """Per-epoch table (pandas DataFrame): epoch, train_loss, time_s, samples (trained so
-        far, all epochs), val_loss, val_score."""
+        """Per-epoch table (pandas DataFrame).
+
+        Columns: epoch, train_loss, time_s, samples (trained so far, all
+        epochs), val_loss, val_score, and the learner's diagnostics.
+        """
         import pandas as pd
 
         self._check_fitted()
