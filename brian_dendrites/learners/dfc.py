@@ -236,7 +236,9 @@ class DeepFeedbackControlRegressor(StandardisedRegression, _DeepFeedbackControl)
         Hidden rate function (paper: ``'tanh'``); the output is linear.
     variant : {'dfc', 'dfc_ss'}
         ``'dfc'``: the update averaged over the feedback phase; ``'dfc_ss'``:
-        the update at its end (the steady state).
+        the update at its end (the steady state). Either way the weights stay
+        fixed during the phase and change once, on its last step (as in the
+        official code; docs/dfc.md).
     eta : float
         Forward learning rate per sample, divided by each layer's fan-in:
         ``W_k += (eta/n_{k-1}) (phi(v) - phi(v_B)) r_{k-1}^T`` (averaged over the
