@@ -88,7 +88,7 @@ LEARNING_RATES = dict(eta_PP_hidden=1.0 / ms, eta_PP_output=0.1875 / ms, eta_IP=
 #: The learners' default schedule: every rate times ``1 / (1 + n / DECAY_PATTERNS)``
 #: after ``n`` presentations (the fast initial rates learn early, the decay
 #: keeps the late updates from undoing it).
-DECAY_PATTERNS = 1500
+DECAY_PATTERNS = 2500
 #: Interneuron -> apical rate, relative to the output rate, when the
 #: self-predicting state must form from random weights (the rule drives the
 #: apical potential, teaching signal included, to zero: keep it slow).

@@ -35,8 +35,8 @@ class DendriticMicrocircuitRegressor(Learner):
     paper's sparse softplus ``phi(u) = 0.1 log(1 + exp(u - 3))``, weights
     U(-1, 1), started self-predicting, top-down weights fixed. There the
     defaults learn in the hidden layer too: over 5000 presentations the
-    test error falls 2.3-3x (a feedback-alignment MLP with the same feedback
-    weights, on the same samples, 2.8-3.3x), ends 2-3x below output-only
+    test error falls about 2.5-3x (a feedback-alignment MLP with the same
+    feedback weights, on the same samples, 2.8-3.3x), ends 2-3x below output-only
     learning, and the forward weights align with the feedback
     (``history_``'s angles; docs/reproductions.md, section 2). The rates
     start high and decay with the presentations (``decay_patterns``). For
