@@ -16,7 +16,10 @@ written fast (preallocated arrays, one BLAS matrix-vector product per layer
 and step into a fixed buffer, in-place ufuncs, each step's rank-1 change
 accumulated in place by BLAS ``dger`` into a transposed (Fortran-ordered)
 buffer, skipped on the feed-forward step where it is zero, and added to the
-weights in place on the last step: the weights stay fixed during the phase).
+weights in place on the last step: the weights stay fixed during the phase;
+the first layer, whose input and weights are fixed over the phase, computes
+its summed input once per sample and applies its change ``G x^T``, ``G`` the
+phase's sum of ``eta g``, by one ``dger``, as ours does).
 Before timing, the reference, :class:`FastDFC` and ours learn the same samples
 from the same weights; their outputs, weights and biases are compared.
 Memory: the binary's peak resident size (its own ``VmHWM``,
@@ -75,7 +78,8 @@ class FastDFC:
         self.b, self.db, self.v, self.v_A, self.r, self.g, self.vb, self.qu, self.tmp = (
             [np.zeros(n) for n in layers[1:]] for _ in range(9))
         # the phase's accumulated weight changes, transposed (Fortran order) for dger
-        self.dWT = [np.zeros((layers[k - 1], layers[k]), order="F") for k in range(1, L + 1)]
+        self.dWT = [None] + [np.zeros((layers[k - 1], layers[k]), order="F") for k in range(2, L + 1)]
+        self.G = np.zeros(layers[1])  # layer 1's eta g summed over the phase
         self.u_int, self.u, self.err, self.t_out, self.r_ff, self.r_star = (
             np.zeros(layers[-1]) for _ in range(6))
 
@@ -101,8 +105,9 @@ class FastDFC:
             r_prev = x
             for i in range(L):
                 vb, v, v_A, r, t, phi = self.vb[i], self.v[i], self.v_A[i], self.r[i], self.tmp[i], self.phi[i]
-                np.dot(W[i], r_prev, out=vb)
-                vb += self.b[i]  # vb = v_B + b
+                if i or first:  # layer 1's input and parameters are fixed: its vb is held
+                    np.dot(W[i], r_prev, out=vb)
+                    vb += self.b[i]  # vb = v_B + b
                 if first:  # v_A = 0, v = v_B + b, g = 0
                     v_A.fill(0.0)
                     np.copyto(v, vb)
@@ -130,13 +135,16 @@ class FastDFC:
                 np.multiply(t_out, -self.lam, out=self.r_star)
                 self.r_star += r_L
             if share:  # dW_i += eta g_i r_{i-1}^T in place: dW_i^T (Fortran order) += eta r_{i-1} g_i^T
-                for i in range(L):
-                    dger(self.eta * share, x if i == 0 else self.r[i - 1], self.g[i], a=self.dWT[i],
-                         overwrite_a=True)
+                self.G += self.tmp[0]  # layer 1: its input is fixed, its change G x^T (G = sum eta g)
+                for i in range(1, L):
+                    dger(self.eta * share, self.r[i - 1], self.g[i], a=self.dWT[i], overwrite_a=True)
             if s == N - 1:  # the phase's changes are applied on its last step
+                dger(1.0, x, self.G, a=W[0].T, overwrite_a=True)  # W1^T (Fortran) += x G^T
+                self.G.fill(0.0)
                 for i in range(L):
-                    W[i] += self.dWT[i].T
-                    self.dWT[i].fill(0.0)
+                    if i:
+                        W[i] += self.dWT[i].T
+                        self.dWT[i].fill(0.0)
                     self.b[i] += self.db[i]
                     self.db[i].fill(0.0)
 
@@ -192,8 +200,10 @@ def main(argv=None):
     X, Y = data(n)
     cache = tempfile.mkdtemp(prefix="bench_dfc_")
     t0 = time.perf_counter()
+    # noise=False as the learners without the sleep phase build it (no apical noise drawn)
     session = Session(lambda: dfc_network(layers, n, n_steps=N_STEPS, dt=DT * ms, weights=w, eta=ETA,
-                                          feedback="weight_product", ss=0), cache_dir=cache, name="bench_dfc")
+                                          feedback="weight_product", ss=0, noise=False),
+                      cache_dir=cache, name="bench_dfc")
     t_build = time.perf_counter() - t0
     d_out, d_w, moved = check(session, layers, w, X, Y, n_check)
     print(f"check: first {n_check} samples learned from the same weights (W1 moved by {moved:.1e}), "

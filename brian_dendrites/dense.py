@@ -128,6 +128,10 @@ _DENSE_BATCH = weakref.WeakKeyDictionary()
 #: source group's variable (e.g. ``'gate'``).
 _DENSE_ROW_GATE = weakref.WeakKeyDictionary()
 
+#: Write-gated synapses (`connect_dense` with ``write_gate``) -> ``(flag, variables)``:
+#: the synaptic ``variables`` change only on steps where the shared ``flag`` is not 0.
+_DENSE_WRITE_GATE = weakref.WeakKeyDictionary()
+
 
 def _registered(registry, owner):
     """``registry``'s value for a code object's owner (a weak proxy), or ``None``.
@@ -238,10 +242,46 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
             batch = _registered(_DENSE_BATCH, self.owner)
             kwds["_dense_batch"] = batch[0] if batch else 0
             kwds["_dense_row_gate"] = self._dense_row_gate_array()
+            kwds["_dense_write_gate"] = self._dense_write_gate(code, dtype)
             if batch:
                 kwds["_dense_n_pre"], kwds["_dense_n_post"] = batch[1], batch[2]
                 kwds["_dense_written"] = self._dense_written_arrays(code)
         return scalar_code, vector_code, kwds
+
+    def _dense_write_gate(self, code, dtype):
+        """The state update without the write-gated variables, or ``None``.
+
+        For `connect_dense`'s ``write_gate=(flag, variables)``: a dict with
+        the flag's pointer (``flag``), and the scalar and vector code of the
+        abstract ``code`` with the statements that compute and store the
+        gated variables removed (``scalar``, ``vector``; ``empty`` when none
+        is left), which the dense ``stateupdate`` template runs on steps
+        where the flag is 0.
+        """
+        gate = _registered(_DENSE_WRITE_GATE, self.owner)
+        if gate is None or self.template_name != "stateupdate" or not isinstance(code, dict):
+            return None
+        flag, gated = gate
+        var = self.variables.get(flag)
+        if not isinstance(var, ArrayVariable) or not var.scalar:
+            return None  # this code object does not read the flag (not the model's update)
+        new_values = {f"_{name}" for name in gated}
+        reduced = {}
+        for block, text in code.items():
+            lines = [line for line in str(text).splitlines()
+                     if ("=" not in line
+                         or line.split("=", 1)[0].strip().rstrip("+-*/") not in set(gated) | new_values)]
+            reduced[block] = "\n".join(lines)
+        written, used = _assigned_and_used(reduced)
+        if used & new_values:  # pragma: no cover - Brian's abstract code changed
+            raise RuntimeError(f"write_gate of '{self.owner.name}': the state update reads the "
+                               f"new value of a gated variable ({sorted(gated)}) elsewhere")
+        if not written:
+            return {"flag": self.get_array_name(var), "empty": True, "scalar": "", "vector": ""}
+        scalar, vector, _ = super().translate(reduced, dtype)
+        return {"flag": self.get_array_name(var), "empty": False,
+                "scalar": scalar[None] if isinstance(scalar, dict) else scalar,
+                "vector": vector[None] if isinstance(vector, dict) else vector}
 
     def _dense_row_gate_array(self):
         """Pointer of the source variable that gates the rows (`connect_dense`'s
@@ -519,7 +559,59 @@ def _row_gate_problem(synapses, gate):
     return None
 
 
-def connect_dense(synapses, batch_size=1, row_gate=None):
+def _write_gate_problem(synapses, flag, variables):
+    """Why ``variables`` of ``synapses`` may change where ``flag == 0``, or ``None``.
+
+    Each must be a clock-driven variable of the model whose right-hand side,
+    subexpressions substituted, is identically zero for ``flag = 0`` (the
+    Euler step then adds ``dt*0``: the value is unchanged). Checked
+    symbolically with SymPy, as Brian2 parses the model.
+    """
+    import sympy
+
+    eqs = synapses.equations
+    subexpressions = {name: eq for name, eq in eqs.items() if eq.type == SUBEXPRESSION}
+    for name in variables:
+        eq = eqs.get(name)
+        if eq is None or eq.type != DIFFERENTIAL_EQUATION or "event-driven" in eq.flags:
+            return f"{name!r} is not a clock-driven variable of the model"
+        e = str_to_sympy(eq.expr.code)
+        for _ in range(20):  # subexpressions of subexpressions
+            names = {sym.name for sym in e.free_symbols} & set(subexpressions)
+            if not names:
+                break
+            e = e.subs({sym: str_to_sympy(subexpressions[sym.name].expr.code)
+                        for sym in e.free_symbols if sym.name in names})
+        at_zero = e.subs({sym: 0 for sym in e.free_symbols if sym.name == flag})
+        if sympy.simplify(at_zero) != 0:
+            return f"d{name}/dt = {eq.expr.code} is not zero for {flag} = 0 (multiply it by {flag})"
+    return None
+
+
+def _check_write_gate(synapses, write_gate, batch_size):
+    """Validated ``(flag, variables)`` of `connect_dense`'s ``write_gate``."""
+    if not (isinstance(write_gate, tuple) and len(write_gate) == 2 and isinstance(write_gate[0], str)):
+        raise TypeError(f"write_gate must be a tuple (flag, variables), e.g. ('last_post', ['w']), "
+                        f"got {write_gate!r}")
+    flag, variables = write_gate
+    variables = (variables,) if isinstance(variables, str) else tuple(variables)
+    if not variables or not all(isinstance(v, str) for v in variables):
+        raise TypeError(f"write_gate: expected the names of the gated variables (str), got "
+                        f"{write_gate[1]!r}")
+    if batch_size != 1:
+        raise ValueError(f"write_gate cannot be combined with batch_size={batch_size}")
+    var = synapses.variables.get(flag)
+    if not isinstance(var, ArrayVariable) or not var.scalar:
+        raise ValueError(f"write_gate: flag {flag!r} must be a shared (scalar) variable that "
+                         f"'{synapses.name}' reads, e.g. 'last_post'")
+    problem = _write_gate_problem(synapses, flag, variables)
+    if problem is not None:
+        raise ValueError(f"write_gate: the variables {list(variables)} of '{synapses.name}' may "
+                         f"change where {flag} == 0: {problem}")
+    return flag, variables
+
+
+def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
     """Connect all pairs of a `Synapses` object and mark it as dense.
 
     Calls ``synapses.connect()`` (all pairs, no condition, ``p=1``, ``n=1``)
@@ -561,6 +653,17 @@ def connect_dense(synapses, batch_size=1, row_gate=None):
         devices, GSL) computes the same numbers with every row. Used by the Dendritic Gated Networks, whose rows are
         branches and whose closed branches (~85 %) are skipped. Not with
         ``batch_size > 1``.
+    write_gate : tuple (str, sequence of str), optional
+        ``(flag, variables)``: the clock-driven ``variables`` of the model
+        change only on steps where the shared variable ``flag`` (e.g.
+        ``'last_post'``, a flag of the target group) is not 0, which
+        `connect_dense` proves from the model (each right-hand side must
+        vanish for ``flag = 0``). On the other steps the dense state update
+        neither reads nor writes them (for finite values stock code computes
+        ``x + 0``, the same numbers); if no variable is left, it skips the
+        loop. Used by Deep Feedback Control, whose weights are fixed during
+        the feedback phase and change on its last step only. Not with
+        ``batch_size > 1``.
 
     Returns
     -------
@@ -579,7 +682,8 @@ def connect_dense(synapses, batch_size=1, row_gate=None):
         does not divide both group sizes; if ``row_gate`` is not a
         per-neuron variable of the source group, or the model does not
         vanish where it is 0 (the message names the expression), or is
-        combined with ``batch_size > 1``.
+        combined with ``batch_size > 1``; likewise for ``write_gate`` (its
+        flag must be a shared variable the synapses read).
 
     Examples
     --------
@@ -628,6 +732,8 @@ def connect_dense(synapses, batch_size=1, row_gate=None):
         if problem is not None:
             raise ValueError(f"row_gate={row_gate!r}: rows of '{synapses.name}' cannot be "
                              f"skipped where {row_gate}_pre == 0: {problem}")
+    if write_gate is not None:
+        write_gate = _check_write_gate(synapses, write_gate, batch_size)
     n_pre, n_post = n_source // batch_size, n_target // batch_size
     if batch_size == 1:
         kwargs = {}
@@ -658,6 +764,8 @@ def connect_dense(synapses, batch_size=1, row_gate=None):
         _DENSE_BATCH[synapses] = (batch_size, n_pre, n_post)
     if row_gate is not None:
         _DENSE_ROW_GATE[synapses] = row_gate
+    if write_gate is not None:
+        _DENSE_WRITE_GATE[synapses] = write_gate
     return synapses
 
 

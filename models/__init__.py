@@ -108,6 +108,7 @@ NEURON_MODELS = {
     "steady_state_interneuron": steady_state_interneuron,
     "dfc_neuron": dfc_neuron,
     "dfc_neuron_linear": lambda: dfc_neuron("linear"),
+    "dfc_neuron_held_quiet": lambda: dfc_neuron(held_input=True, noise=False),
     "dfc_input": dfc_input,
     "dfc_controller": dfc_controller,
     "dfc_controller_xent": lambda: dfc_controller("xent"),
@@ -124,6 +125,7 @@ SYNAPSE_MODELS = {
     "dgn_rule_masked": lambda: dgn_rule(masked=True),
     "branch_to_soma": branch_to_soma,
     "dfc_forward": dfc_forward,
+    "dfc_forward_held": lambda: dfc_forward(held_input=True),
     "dfc_feedback": dfc_feedback,
     "dfc_softmax": dfc_softmax,
 }

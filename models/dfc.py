@@ -64,7 +64,7 @@ def _check_activation(name):
         raise ValueError(f"activation_name must be one of {sorted(ACTIVATIONS)}, got {name!r}")
 
 
-def dfc_neuron(activation_name="tanh"):
+def dfc_neuron(activation_name="tanh", held_input=False, noise=True):
     """A DFC layer neuron: basal, apical and somatic compartments, one Euler step per update.
 
     The update ``noise`` draws the apical noise of the step, and then the
@@ -94,11 +94,34 @@ def dfc_neuron(activation_name="tanh"):
     only pure functions and the compiler can vectorise it (``tanh`` included);
     the random numbers are the same, drawn in the same order.
 
+    With ``held_input=True`` (the first layer, whose input is the sample's
+    features, constant over the phase) the basal input is computed once per
+    sample and held, and the forward rule's changes are summed in the
+    neuron (:func:`dfc_forward` with ``held_input=True``)::
+
+        v_B = first*v_B0 + (1 - first)*v_B     (before the soma's step)
+        G = (1 - first)*G + eta*g              (after it)
+
+    where ``v_B0`` is the summed ``W r`` of the first step (0 on the others).
+    As the weights and the input are fixed during the phase, ``v_B`` takes
+    the same value on every step as without holding, and the accumulated
+    change ``sum_t eta g_t r^T`` is the rank-1 ``G r^T``.
+
     Parameters
     ----------
     activation_name : str
         Key of :data:`brian_dendrites.models.ACTIVATIONS` (paper: ``'tanh'``
         hidden, ``'linear'`` output).
+    held_input : bool
+        Hold the basal input over the phase and accumulate ``G`` (for a layer
+        whose input is constant during the phase).
+    noise : bool
+        Include the apical noise (the update ``noise`` and the parameters
+        ``sigma`` and ``tau_u``). ``False`` leaves them out: the noise is
+        needed only by the sleep phase, and its random numbers are drawn on
+        every step even at ``sigma = 0`` (about 14 % of a step of the
+        MNIST-sized network); a run value for ``sigma`` is then an unknown
+        name (an error), not silently ignored.
 
     Returns
     -------
@@ -114,14 +137,21 @@ def dfc_neuron(activation_name="tanh"):
     Meulemans et al. (2021), eqs. (2), (5), (13) and Methods.
     """
     _check_activation(activation_name)
+    for name, flag in (("held_input", held_input), ("noise", noise)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     phi, phi_b = activation(activation_name, "v"), activation(activation_name, "v_B + b")
-    eqs = """
+    eqs = ("""
+v_B0 : 1      # basal input W r of the first step (summed; 0 on the others)
+v_B : 1       # basal input, held over the phase
+G : 1         # forward changes eta*g summed over the phase (applied by the synapses)
+""" if held_input else """
 v_B : 1       # basal input W r of the layer below (summed)
-qu : 1        # feedback Q u from the controller (summed)
+""") + """qu : 1        # feedback Q u from the controller (summed)
 b : 1         # basal bias (learned)
 v_A : 1       # apical potential
-noise_A : 1   # apical noise of this step (drawn by the update 'noise')
-v : 1         # somatic potential
+""" + ("""noise_A : 1   # apical noise of this step (drawn by the update 'noise')
+""" if noise else "") + """v : 1         # somatic potential
 r : 1         # rate phi(v), read by the next layer
 g : 1         # forward rule's factor learn*share*(phi(v) - phi(v_B + b))
 db : 1        # bias change accumulated over the phase (applied on the last step)
@@ -130,8 +160,8 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
     params = [
         Param("tau_v", 0.2 * ms, "somatic time constant", "positive"),
         Param("tau_A", 0.02 * ms, "apical time constant (tau_A = dt: instantaneous)", "positive"),
-        Param("tau_u", 1 * ms, "controller time constant (time unit of the noise)", "positive"),
-        Param("sigma", 0.0, "apical noise amplitude", "nonnegative"),
+        *([Param("tau_u", 1 * ms, "controller time constant (time unit of the noise)", "positive"),
+           Param("sigma", 0.0, "apical noise amplitude", "nonnegative")] if noise else []),
         Param("eta", 0.0, "forward learning rate per sample (bias)", "nonnegative"),
         Param("learn_fb", 0.0, "1: feedback weights plastic (sleep phase), 0: fixed",
               "probability"),
@@ -141,9 +171,9 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
         Param("ss", 0.0, "0: DFC (update averaged over the phase), 1: DFC-SS (last step)",
               "probability"),
     ]
-    noise = "noise_A = sigma*sqrt(dt*tau_u)/tau_A*randn()"
+    noise_code = "noise_A = sigma*sqrt(dt*tau_u)/tau_A*randn()"
     code = (
-        "v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu) + noise_A)\n"
+        f"v_A = (1 - first)*(v_A + dt/tau_A*(-v_A + qu){' + noise_A' if noise else ''})\n"
         "v = first*(v_B + b) + (1 - first)*(v + dt/tau_v*(-v + v_B + b + v_A))\n"
         f"r = {phi}\n"
         f"g = learn*((1 - ss)*avg + ss*last)*(r - {phi_b})\n"
@@ -151,9 +181,16 @@ fb : 1        # feedback rule's factor learn_fb*eta_fb*avg
         "db = (1 - last)*(db + eta*g)\n"
         "fb = learn_fb*eta_fb*avg"
     )
-    return NeuronModel(f"dfc_neuron_{activation_name}", eqs, params=params,
-                       updates=[Update(noise, when="groups", order=0, name="noise"),
-                                Update(code, when="groups", order=0, name="soma")],
+    name = f"dfc_neuron_{activation_name}"
+    if held_input:
+        code = "v_B = first*v_B0 + (1 - first)*v_B\n" + code + "\nG = (1 - first)*G + eta*g"
+        name += "_held"
+    updates = [Update(code, when="groups", order=0, name="soma")]
+    if noise:
+        updates.insert(0, Update(noise_code, when="groups", order=0, name="noise"))
+    else:
+        name += "_quiet"
+    return NeuronModel(name, eqs, params=params, updates=updates,
                        reference="Meulemans et al. 2021 (DFC), network dynamics and rule",
                        doc=dfc_neuron.__doc__)
 
@@ -164,9 +201,13 @@ def dfc_input():
     Returns
     -------
     NeuronModel
-        One variable ``r`` (the first layer's synapses read ``r_pre``).
+        Variables ``r`` and ``rg``, the rate on the phase's first and last
+        steps and 0 on the others (the first layer's synapses,
+        :func:`dfc_forward` with ``held_input=True``, read ``rg_pre``: their
+        dense loops skip the rows where it is 0).
     """
-    return NeuronModel("dfc_input", "r : 1  # input rate, set once per step by the circuit\n",
+    return NeuronModel("dfc_input", "r : 1  # input rate, set once per step by the circuit\n"
+                       "rg : 1  # r on the phase's first and last steps, else 0 (set by the circuit)\n",
                        reference="Meulemans et al. 2021 (DFC), network input",
                        doc=dfc_input.__doc__)
 
@@ -269,7 +310,7 @@ def dfc_softmax():
                         doc=dfc_softmax.__doc__)
 
 
-def dfc_forward():
+def dfc_forward(held_input=False):
     """Plastic forward projection of a DFC network.
 
     Model string::
@@ -288,10 +329,39 @@ def dfc_forward():
     ``share`` is ``avg`` (DFC: the update averaged over the phase) or
     ``last`` (DFC-SS: ``dw_acc`` stays 0).
 
+    With ``held_input=True`` (the first layer: its input, the sample's
+    features, is constant over the phase)::
+
+        dw/dt = last_post*G_post*rg_pre/dt : 1 (clock-driven)
+        v_B0_post = first_post*w*rg_pre : 1 (summed)
+
+    the basal input is summed on the first step only and held by the neuron,
+    and the phase's change, ``sum_t eta g_t r^T = G r^T`` (``G`` summed by
+    :func:`dfc_neuron` with ``held_input=True``), is applied on the last
+    step. ``rg`` (:func:`dfc_input`) is the input on those two steps and 0
+    between them, so the dense loops skip every row on the other steps
+    (and the rows of zero inputs on all of them): two passes over the
+    weights per sample instead of two per step. Same values as the plain
+    form (the change to rounding: the sum over steps is taken before the
+    product with ``r``).
+
+    Parameters
+    ----------
+    held_input : bool
+        The first layer's form (above) instead of the general one.
+
     Returns
     -------
     SynapseModel
     """
+    if not isinstance(held_input, bool):
+        raise TypeError(f"held_input must be True or False, got {held_input!r}")
+    if held_input:
+        return SynapseModel("dfc_forward_held",
+                            "dw/dt = last_post*G_post*rg_pre/dt : 1 (clock-driven)\n"
+                            "v_B0_post = first_post*w*rg_pre : 1 (summed)\n",
+                            reference="Meulemans et al. 2021 (DFC), forward rule eq. (5)",
+                            doc=dfc_forward.__doc__)
     eqs = ("dw/dt = last_post*(dw_acc + eta_post*g_post*r_pre)/dt : 1 (clock-driven)\n"
            "ddw_acc/dt = ((1 - last_post)*eta_post*g_post*r_pre - last_post*dw_acc)/dt"
            " : 1 (clock-driven)\n"

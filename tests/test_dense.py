@@ -362,6 +362,99 @@ def test_row_gate_proof_is_checked(eqs, match):
     assert is_all_to_all(connect_dense(syn2, row_gate="gate"))  # subexpressions substituted
 
 
+WRITE_GATED = {
+    # the DFC form: an accumulator every step, the weight on flagged steps only
+    "acc": """
+        dw/dt = last_post*(acc + c*err_post*r_pre)/dt : 1 (clock-driven)
+        dacc/dt = ((1 - last_post)*c*err_post*r_pre - last_post*acc)/dt : 1 (clock-driven)
+        v_post = w*r_pre : 1 (summed)
+        c : 1 (shared, constant)
+        """,
+    # only the gated variable: the update loop is skipped on the other steps
+    "only": """
+        dw/dt = last_post*c*err_post*r_pre/dt : 1 (clock-driven)
+        v_post = w*r_pre : 1 (summed)
+        c : 1 (shared, constant)
+        """,
+}
+
+
+def _flagged_post(n_post, period):
+    post = NeuronGroup(n_post, POST_EQS + "last : 1 (shared)")
+    post.run_regularly(f"last = int(timestep(t, dt) % {period} == {period - 1})\nerr = target - v",
+                       when="start")
+    return post
+
+
+def test_write_gated_variables_change_only_with_the_flag(standalone, build_standalone):
+    """connect_dense(write_gate=('last_post', ['w'])): on steps where the flag is 0
+    the update neither reads nor writes w (or is skipped when w is all it updates).
+    Equal to the dense path without the gate bit for bit, and to stock Brian to
+    rounding; the weights did change on the flagged steps.
+    """
+    net = Network()
+    cases = {}
+    for kind, eqs in WRITE_GATED.items():
+        pre = NeuronGroup(7, "r : 1\nrbase : 1 (constant)")
+        pre.rbase = 0.2 + 0.6 * np.arange(7) / 7
+        pre.run_regularly("r = rbase*(1 + 0.5*sin(2*pi*15*Hz*t + i))", when="start")
+        copies = {}
+        for copy in ("gated", "dense", "stock"):
+            post = _flagged_post(5, period=4)
+            syn = Synapses(pre, post, eqs, method="euler")
+            {"gated": lambda x: connect_dense(x, write_gate=("last_post", ["w"])),
+             "dense": connect_dense, "stock": lambda x: x.connect()}[copy](syn)
+            syn.c = 0.05
+            syn.w = "0.1*(i - j)/7"
+            copies[copy] = (post, syn)
+            net.add(post, syn)
+        net.add(pre)
+        cases[kind] = copies
+    switched = [c[x][1] for c in cases.values() for x in ("gated", "dense")]
+    assert apply_dense(switched) == [syn.name for syn in switched]
+    net.run(N_STEPS * defaultclock.dt + 2 * defaultclock.dt)  # ends just after a flagged step
+    build_standalone(standalone / "build")
+    for kind, copies in cases.items():
+        (post_g, syn_g), (post_d, syn_d), (post_s, syn_s) = (copies[c] for c in
+                                                              ("gated", "dense", "stock"))
+        code = _cpp_code(syn_g)["stateupdate"][1]
+        assert f"if (_ptr_array_{post_g.name}_last[0] == 0)" in code, kind
+        assert "write_gate" not in _cpp_code(syn_d)["stateupdate"][1]
+        assert np.abs(syn_s.w[:] - (0.1 * (syn_s.i[:] - syn_s.j[:]) / 7)).min() > 1e-6, kind
+        np.testing.assert_array_equal(syn_g.w[:], syn_d.w[:], err_msg=kind)
+        assert _max_rel_diff(syn_g.w[:], syn_s.w[:]) <= 1e-12, kind
+        np.testing.assert_array_equal(post_g.v[:], post_d.v[:], err_msg=kind)
+        if kind == "acc":
+            assert np.all(syn_s.acc[:] != 0)  # accumulated since the last flagged step
+            np.testing.assert_array_equal(syn_g.acc[:], syn_d.acc[:])
+            assert _max_rel_diff(syn_g.acc[:], syn_s.acc[:]) <= 1e-12
+
+
+def test_write_gate_validation():
+    pre = NeuronGroup(3, "r : 1")
+    post = NeuronGroup(2, "v : 1\nlast : 1 (shared)\nflag : 1")
+    good = "dw/dt = last_post*r_pre/second : 1 (clock-driven)"
+    with pytest.raises(ValueError, match=r"may change where last_post == 0: dw/dt = r_pre/second"):
+        connect_dense(Synapses(pre, post, "dw/dt = r_pre/second : 1 (clock-driven)"),
+                      write_gate=("last_post", ["w"]))
+    with pytest.raises(ValueError, match="'u' is not a clock-driven variable"):
+        connect_dense(Synapses(pre, post, good + "\nu : 1"), write_gate=("last_post", ["u"]))
+    with pytest.raises(ValueError, match="must be a shared"):
+        connect_dense(Synapses(pre, post, good.replace("last_post", "flag_post")),
+                      write_gate=("flag_post", ["w"]))
+    with pytest.raises(ValueError, match="must be a shared"):
+        connect_dense(Synapses(pre, post, good), write_gate=("nope", ["w"]))
+    with pytest.raises(TypeError, match="write_gate must be a tuple"):
+        connect_dense(Synapses(pre, post, good), write_gate="last_post")
+    with pytest.raises(TypeError, match="names of the gated variables"):
+        connect_dense(Synapses(pre, post, good), write_gate=("last_post", [1]))
+    with pytest.raises(ValueError, match="cannot be combined with batch_size=2"):
+        connect_dense(Synapses(NeuronGroup(4, "r : 1"), NeuronGroup(2, "last : 1 (shared)"), good),
+                      batch_size=2, write_gate=("last_post", "w"))
+    syn = Synapses(pre, post, good)
+    assert is_all_to_all(connect_dense(syn, write_gate=("last_post", "w")))
+
+
 def test_row_gate_validation():
     pre = NeuronGroup(4, "r : 1\ngate : 1\nshared_gate : 1 (shared)")
     post = NeuronGroup(2, "v : 1")

@@ -34,13 +34,17 @@ def _toy_data(n, seed):
 
 
 # ------------------------------------------------- circuit = NumPy reference
-@pytest.mark.parametrize("target, loss", [
-    ("numpy", "mse"), ("cpp_standalone", "mse"), ("numpy", "xent"),
-    pytest.param("cpp_standalone", "xent", marks=pytest.mark.slow)])
-def test_circuit_equals_numpy_reference_step_for_step(target, loss, cache_dir):
+@pytest.mark.parametrize("target, loss, noise", [
+    ("numpy", "mse", True), ("cpp_standalone", "mse", True), ("numpy", "xent", True),
+    ("numpy", "mse", False),
+    pytest.param("cpp_standalone", "xent", True, marks=pytest.mark.slow),
+    pytest.param("cpp_standalone", "mse", False, marks=pytest.mark.slow)])
+def test_circuit_equals_numpy_reference_step_for_step(target, loss, noise, cache_dir):
     """4-3-3-2, 20 steps per sample, forward and feedback plasticity, a filtered apical
     compartment: outputs, weights, biases, potentials and control signal after 2 x 3 samples;
-    squared error, or softmax cross-entropy (3 outputs, the softmax summed by synapses).
+    squared error, or softmax cross-entropy (3 outputs, the softmax summed by synapses);
+    with and without the (here zero) apical noise built. On cpp_standalone the first layer
+    runs the held-input form and the others the write-gated update (docs/dfc.md, Speed).
     """
     layers, n, N = [4, 3, 3, 2 if loss == "mse" else 3], 3, 20
     rng = np.random.default_rng(1)
@@ -51,8 +55,8 @@ def test_circuit_equals_numpy_reference_step_for_step(target, loss, cache_dir):
                loss=loss, **P)
     s = Session(lambda: dfc_network(layers, n, n_steps=N, weights=w, biases=biases,
                                     tau_A=0.05 * ms, eta=[0.1, 0.2, 0.3], learn_fb=1, loss=loss,
-                                    **P),
-                target=target, cache_dir=cache_dir, name=f"dfc_equality_{loss}")
+                                    noise=noise, **P),
+                target=target, cache_dir=cache_dir, name=f"dfc_equality_{loss}_{noise}")
     for run in range(2):
         X = rng.normal(size=(n, 4))
         Y = rng.normal(size=(n, 2)) if loss == "mse" else np.eye(3)[rng.integers(0, 3, n)]
@@ -291,6 +295,14 @@ def test_bad_input_gets_named_errors():
         dfc_network([3, 2], 1, activation="softmax")
     with pytest.raises(ValueError, match="loss"):
         dfc_network([3, 2], 1, loss="hinge")
+    with pytest.raises(ValueError, match="sigma=0.1 needs noise=True"):
+        dfc_network([3, 2], 1, sigma=0.1, noise=False)
+    with pytest.raises(ValueError, match="noise"):
+        dfc_network([3, 2], 1, noise="no")
+    quiet = Session(lambda: dfc_network([3, 2], 2, n_steps=3, noise=False), target="numpy",
+                    name="dfc_quiet")
+    with pytest.raises(KeyError, match="nrn1.sigma"):  # not built: an error, not ignored
+        quiet.run({"x": np.zeros((2, 3)), "target": np.zeros((2, 2))}, values={"nrn1.sigma": 0.01})
     with pytest.raises(ValueError, match="output_loss"):
         DeepFeedbackControlClassifier(output_loss="softmax").fit(np.zeros((4, 3)), [0, 1, 0, 1])
     X, Y = np.zeros((5, 3)), np.zeros((5, 2))

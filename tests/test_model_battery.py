@@ -21,13 +21,15 @@ DETERMINISTIC = {
     "dgn_soma": dict(eps=0.3),
     "dfc_neuron": dict(eta_fb=0.1, learn_fb=1.0),  # both act on fb = learn_fb*eta_fb*avg
     "dfc_neuron_linear": dict(eta_fb=0.1, learn_fb=1.0),
+    "dfc_neuron_held_quiet": dict(eta_fb=0.1, learn_fb=1.0),
 }
 SKIP = ("lastspike", "not_refractory")
 #: parameters that cannot act once DETERMINISTIC has switched spiking off
 INERT = {"urbanczik_senn": ("t_ref",), "pyramidal_spiking": ("r_max",),
          # tau_u sets only the noise's time unit (noise off); beta_fb acts through the
          # feedback synapses (dfc_feedback reads beta_fb_post)
-         "dfc_neuron": ("tau_u", "beta_fb"), "dfc_neuron_linear": ("tau_u", "beta_fb")}
+         "dfc_neuron": ("tau_u", "beta_fb"), "dfc_neuron_linear": ("tau_u", "beta_fb"),
+         "dfc_neuron_held_quiet": ("beta_fb",)}
 
 
 #: Models of one circuit that tests/test_dgn.py compiles together on cpp_standalone (against
@@ -38,8 +40,8 @@ DGN_MODELS = {"dgn_branch", "dgn_input", "dgn_input_identity", "dgn_soma", "dgn_
 
 
 #: Likewise for Deep Feedback Control (tests/test_dfc.py, the circuit-equality test).
-DFC_MODELS = {"dfc_neuron", "dfc_neuron_linear", "dfc_input", "dfc_controller",
-              "dfc_controller_xent", "dfc_forward", "dfc_feedback", "dfc_softmax"}
+DFC_MODELS = {"dfc_neuron", "dfc_neuron_linear", "dfc_neuron_held_quiet", "dfc_input", "dfc_controller",
+              "dfc_controller_xent", "dfc_forward", "dfc_forward_held", "dfc_feedback", "dfc_softmax"}
 
 
 def _default_targets(name):

@@ -22,6 +22,14 @@ n_steps*dt``). Per step (the schedule, :func:`dfc_schedule`):
    summed over the output units by the ``S`` synapses just before);
 5. weight updates: ``W_k += eta g r_{k-1}``, ``Q_k += fb (-v_A u - beta_fb Q_k)``.
 
+The forward weights stay fixed during the phase: the changes accumulate and
+are applied on its last step (the dense update does not touch ``w`` on the
+other steps, ``connect_dense(..., write_gate=...)``). The first layer's input
+is constant over the phase, so ``W1`` has the held-input form
+(:func:`~brian_dendrites.models.dfc_forward` with ``held_input=True``): its
+sum is taken on the first step and held, its change ``G x^T`` applied on the
+last; the dense loops skip its rows on all other steps (row gate ``inp.rg``).
+
 References
 ----------
 .. [1] Meulemans et al. (2021), NeurIPS 34.
@@ -44,6 +52,7 @@ from .._validation import (
     check_seed,
     check_time,
 )
+from ..dense import connect_dense
 from . import base
 from .base import Circuit, Readout, WeightFamily
 
@@ -120,15 +129,17 @@ def dfc_schedule(L):
     for k in range(1, L + 1):
         o = _layer_order(k)
         prev = "inp" if k == 1 else f"nrn{k - 1}"
-        rows += [("groups", o, f"W{k}, Q{k} (summed)",
-                  f"nrn{k}.v_B = W{k} {prev}.r; nrn{k}.qu = Q{k} ctrl.u"),
+        basal = ("nrn1.v_B0 = W1 inp.rg (rows skipped but on the first and last steps; "
+                 "held in v_B)" if k == 1 else f"nrn{k}.v_B = W{k} {prev}.r")
+        rows += [("groups", o, f"W{k}, Q{k} (summed)", f"{basal}; nrn{k}.qu = Q{k} ctrl.u"),
                  ("groups", o + 0.5, f"nrn{k} noise", "noise_A = sigma sqrt(dt tau_u)/tau_A randn()"),
                  ("groups", o + 1, f"nrn{k} soma", "v_A, v, r = phi(v), g, b, fb")]
     rows += [("groups", _layer_order(L + 1) - 1, "S (summed, loss 'xent' only)",
               "ctrl.Z = sum_j exp(r_L_j - r_L)"),
              ("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
              ("groups", _UPDATE, "W*, Q* (state update)",
-              "dw_acc += eta g r_pre, last step: w += dw_acc; Q += fb (-v_A u - beta_fb Q)"),
+              "dw_acc += eta g r_pre, last step: w += dw_acc (W1: w += G rg_pre; w is not "
+              "touched on the other steps); Q += fb (-v_A u - beta_fb Q)"),
              ("start", -10, "out_mon",
               "record ctrl.r_ff, r_star, err at every slot start (the previous sample's end)")]
     rows.sort(key=lambda row: (("start", "groups").index(row[0]), row[1]))
@@ -190,7 +201,7 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
                 output_activation="linear", weights=None, biases=None, feedback="weight_product",
                 seed=0, tau_v=0.2 * ms, tau_A=None, tau_u=1 * ms, alpha=0.0015, k_p=1.5,
                 lam=0.05, eta=0.0, learn_fb=0, eta_fb=0.0, beta_fb=0.0, sigma=0.0, ss=0,
-                loss="mse", record_steps=False) -> Circuit:
+                loss="mse", noise=True, record_steps=False) -> Circuit:
     """Build a Deep Feedback Control network as one Brian2 network.
 
     Parameters
@@ -233,6 +244,13 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         Feedback learning rate, its weight decay, apical noise.
     ss : {0, 1}
         0: DFC (update averaged over the feedback phase), 1: DFC-SS.
+    noise : bool
+        Build the apical noise (needed by the sleep phase, whose ``sigma``
+        is a run value). ``False`` leaves out its per-step random draws
+        (about 14 % of a step of a 784-256-256-256-10 network, even at
+        ``sigma = 0``) and the parameters ``nrn{k}.sigma`` and
+        ``nrn{k}.tau_u`` (a run value for them is then an unknown name);
+        ``sigma`` must then be 0.
     record_steps : bool
         Also record ``ctrl.u``, ``ctrl.err`` and the output rates at every
         step (monitor ``step_mon``; memory grows with ``n_samples*n_steps``).
@@ -268,6 +286,9 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         raise ValueError(f"eta: expected one value or {L} (one per layer), got {len(etas)}")
     eta_fb, beta_fb = check_nonnegative(eta_fb, "eta_fb"), check_nonnegative(beta_fb, "beta_fb")
     sigma = check_nonnegative(sigma, "sigma")
+    noise = check_choice(noise, "noise", (True, False))
+    if not noise and sigma > 0:
+        raise ValueError(f"sigma={sigma!r} needs noise=True (the circuit would not draw the noise)")
     ss = check_choice(ss, "ss", (0, 1))
     learn_fb = check_choice(learn_fb, "learn_fb", (0, 1))
     shapes = dfc_weight_shapes(layers)
@@ -290,7 +311,10 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
     flags = (f"first = int({step} == 0)\navg = (1 - first)/{n_steps - 1}.0\n"
              f"last = int({step} == {n_steps - 1})")
     inp = models.dfc_input().make_group(layers[0], name="inp")
-    inp.run_regularly("r = x_in(t, i)", when="start", order=-1, name="inp_drive")
+    # rg: the input on the phase's first and last steps (W1's row gate: its input is constant
+    # over the phase, so its sum is taken on the first step and its change applied on the last)
+    inp.run_regularly(f"r = x_in(t, i)\nrg = r*(int({step} == 0) + int({step} == {n_steps - 1}))",
+                      when="start", order=-1, name="inp_drive")
     objs["inp"] = inp
     ctrl = models.dfc_controller(loss).make_group(
         layers[-1], name="ctrl", update_orders={"control": ("groups", 0),
@@ -304,18 +328,26 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
     for k in range(1, L + 1):
         o = _layer_order(k)
         phi = output_activation if k == L else activation
-        nrn = models.dfc_neuron(phi).make_group(
-            layers[k], name=f"nrn{k}",
-            update_orders={"noise": ("groups", o + 0.5), "soma": ("groups", o + 1)},
-            tau_v=tau_v, tau_A=tau_A, tau_u=tau_u, sigma=sigma, eta=etas[k - 1], eta_fb=eta_fb,
-            learn_fb=float(learn_fb),
-            beta_fb=beta_fb, ss=float(ss))
+        orders = {"soma": ("groups", o + 1)}
+        noise_values = {}
+        if noise:
+            orders["noise"] = ("groups", o + 0.5)
+            noise_values = dict(tau_u=tau_u, sigma=sigma)
+        nrn = models.dfc_neuron(phi, held_input=k == 1, noise=noise).make_group(
+            layers[k], name=f"nrn{k}", update_orders=orders,
+            tau_v=tau_v, tau_A=tau_A, eta=etas[k - 1], eta_fb=eta_fb, learn_fb=float(learn_fb),
+            beta_fb=beta_fb, ss=float(ss), **noise_values)
         nrn.b = biases[k - 1]
         nrn.run_regularly(f"{flags}\nlearn = learn_in(t)", when="start", order=-1,
                           name=f"nrn{k}_flags")
         objs[nrn.name] = nrn
-        w = models.dfc_forward().make_synapses(prev, nrn, name=f"W{k}", order=_UPDATE,
-                                               connect=True)
+        # the weights change on the phase's last step only: the dense update leaves them
+        # alone on the other steps (write_gate); W1, whose input is constant over the
+        # phase, has the held-input form: its rows are skipped on every step but the
+        # first (sum) and the last (update)
+        w = models.dfc_forward(held_input=k == 1).make_synapses(prev, nrn, name=f"W{k}",
+                                                                order=_UPDATE)
+        connect_dense(w, row_gate="rg" if k == 1 else None, write_gate=("last_post", ["w"]))
         w.w = base.matrix_to_synapses(init[f"W{k}"])
         q = models.dfc_feedback().make_synapses(ctrl, nrn, name=f"Q{k}", order=_UPDATE,
                                                 connect=True)
@@ -349,5 +381,5 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         info=dict(layers=layers, n_steps=n_steps, activation=activation,
                   output_activation=output_activation, alpha=alpha, k_p=k_p, lam=lam,
                   eta=etas, eta_fb=eta_fb, beta_fb=beta_fb, sigma=sigma, ss=ss, loss=loss,
-                  mode="dfc"),
+                  noise=noise, mode="dfc"),
     )

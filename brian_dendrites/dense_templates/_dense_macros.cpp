@@ -127,13 +127,13 @@ const int _dense_pre = _dense_rows[_dense_k];
 {% endif %}
 {% endmacro %}
 
-{% macro update_row_loop(first, last) %}
+{% macro update_row_loop(first, last, code=None) %}
 for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 {
     const int _idx = _dense_row + _dense_post;
     // vector code
     const size_t _vectorisation_idx = _idx;
-    {{vector_code|autoindent}}
+    {{(vector_code if code is none else code)|autoindent}}
 }
 {% endmacro %}
 

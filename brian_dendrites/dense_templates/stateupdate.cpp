@@ -47,6 +47,29 @@
     {% else %}
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
+    {% if _dense_write_gate %}
+    // Write gate (connect_dense(..., write_gate=...)): on steps where the flag
+    // is 0 the gated variables do not change (proved from the model), and the
+    // update runs without them (or not at all).
+    if ({{_dense_write_gate.flag}}[0] == 0)
+    {
+        {% if not _dense_write_gate.empty %}
+        {{_dense_write_gate.scalar|autoindent}}
+        {{ dense.gated_rows() }}
+        {{openmp_pragma('parallel-static')}}
+        {{ dense.row_for() }}
+        {
+            {{ dense.row_of_loop() }}
+            const int _dense_row = _dense_pre * _N_post;
+            {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
+            {{ dense.update_row_loop('0', '_dense_peel', _dense_write_gate.vector) }}
+            {{ dense.update_row_loop('_dense_peel', '_N_post', _dense_write_gate.vector) }}
+        }
+        {% endif %}
+    }
+    else
+    {% endif %}
+    {
     {{ dense.gated_rows() }}
     {{openmp_pragma('parallel-static')}}
     {{ dense.row_for() }}
@@ -56,6 +79,7 @@
         {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
         {{ dense.update_row_loop('0', '_dense_peel') }}
         {{ dense.update_row_loop('_dense_peel', '_N_post') }}
+    }
     }
     {% endif %}
 {% endblock %}

@@ -135,7 +135,8 @@ class _DeepFeedbackControl(DataSized, Learner):
         # share one compiled binary
         return dfc_network(self._layers(), n_slots, n_steps=self.n_steps, dt=self.dt,
                            activation=self.activation, output_activation="linear",
-                           feedback=self.feedback, seed=self.seed, loss=self._output_loss())
+                           feedback=self.feedback, seed=self.seed, loss=self._output_loss(),
+                           noise=bool(self.feedback_learning))
 
     def _output_loss(self):
         return "mse"
