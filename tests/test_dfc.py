@@ -355,14 +355,16 @@ def test_toy_reproduction_dfc_learns_like_backprop_and_points_to_gauss_newton(ca
 def test_learner_sleep_phase_makes_random_feedback_stable_and_aligned(cache_dir):
     """feedback_learning=True, random Q: the first epoch's sleep phase aligns Q with J^T
     (NumPy reference with these settings: 94 -> 60 deg after 150 samples) and the controller
-    converges on every training sample; without it, the random Q makes the controller
-    unstable (here the run overflows and the error names the stability condition).
+    converges on every training sample; with a sleep phase that does not learn
+    (``eta_fb=0``: the same compiled circuit, with its apical noise), the random Q makes the
+    controller unstable (here the run overflows and the error names the stability condition).
     """
     train = _toy_data(150, seed=1)
-    kw = dict(feedback="random", epochs=1, cache_dir=cache_dir, progress=False)
+    kw = dict(feedback="random", epochs=1, cache_dir=cache_dir, progress=False,
+              feedback_learning=True)
     with pytest.raises(DivergenceError, match="stability condition"):
-        DeepFeedbackControlRegressor(**kw).fit(train.X, train.R)
-    slept = DeepFeedbackControlRegressor(feedback_learning=True, **kw).fit(train.X, train.R)
+        DeepFeedbackControlRegressor(eta_fb=0.0, **kw).fit(train.X, train.R)
+    slept = DeepFeedbackControlRegressor(**kw).fit(train.X, train.R)
     assert slept.history_["not_converged"].iloc[-1] == 0
     X = slept.network_inputs(train.X[:20])
     start = _q_angle(_ref(TOY, dfc_initial_weights(TOY, seed=0, feedback="random")), X)
