@@ -515,6 +515,19 @@ def _creation_codeobjects(synapses, device):
     return names
 
 
+def _substituted(eqs, expr):
+    """``expr`` (a Brian2 `Expression`) as SymPy, the model's subexpressions substituted."""
+    subexpressions = {name: eq for name, eq in eqs.items() if eq.type == SUBEXPRESSION}
+    e = str_to_sympy(expr.code)
+    for _ in range(20):  # subexpressions of subexpressions
+        names = {sym.name for sym in e.free_symbols} & set(subexpressions)
+        if not names:
+            break
+        e = e.subs({sym: str_to_sympy(subexpressions[sym.name].expr.code)
+                    for sym in e.free_symbols if sym.name in names})
+    return e
+
+
 def _row_gate_problem(synapses, gate):
     """Why rows of ``synapses`` cannot be skipped where ``gate_pre == 0``, or ``None``.
 
@@ -529,17 +542,9 @@ def _row_gate_problem(synapses, gate):
 
     eqs = synapses.equations
     symbol = f"{gate}_pre"
-    subexpressions = {name: eq for name, eq in eqs.items() if eq.type == SUBEXPRESSION}
 
     def substituted(expr):
-        e = str_to_sympy(expr.code)
-        for _ in range(20):  # subexpressions of subexpressions
-            names = {sym.name for sym in e.free_symbols} & set(subexpressions)
-            if not names:
-                break
-            e = e.subs({sym: str_to_sympy(subexpressions[sym.name].expr.code)
-                        for sym in e.free_symbols if sym.name in names})
-        return e
+        return _substituted(eqs, expr)
 
     checked = [(f"d{name}/dt", eq.expr) for name, eq in eqs.items()
                if eq.type == DIFFERENTIAL_EQUATION and "event-driven" not in eq.flags]
@@ -570,18 +575,11 @@ def _write_gate_problem(synapses, flag, variables):
     import sympy
 
     eqs = synapses.equations
-    subexpressions = {name: eq for name, eq in eqs.items() if eq.type == SUBEXPRESSION}
     for name in variables:
         eq = eqs.get(name)
         if eq is None or eq.type != DIFFERENTIAL_EQUATION or "event-driven" in eq.flags:
             return f"{name!r} is not a clock-driven variable of the model"
-        e = str_to_sympy(eq.expr.code)
-        for _ in range(20):  # subexpressions of subexpressions
-            names = {sym.name for sym in e.free_symbols} & set(subexpressions)
-            if not names:
-                break
-            e = e.subs({sym: str_to_sympy(subexpressions[sym.name].expr.code)
-                        for sym in e.free_symbols if sym.name in names})
+        e = _substituted(eqs, eq.expr)
         at_zero = e.subs({sym: 0 for sym in e.free_symbols if sym.name == flag})
         if sympy.simplify(at_zero) != 0:
             return f"d{name}/dt = {eq.expr.code} is not zero for {flag} = 0 (multiply it by {flag})"

@@ -127,6 +127,21 @@ const int _dense_pre = _dense_rows[_dense_k];
 {% endif %}
 {% endmacro %}
 
+{# The rows of a (non-batched) state update, gated rows skipped; ``code``: the
+   vector code (default: the code object's own). #}
+{% macro update_rows(code=None) %}
+{{ gated_rows() }}
+{{openmp_pragma('parallel-static')}}
+{{ row_for() }}
+{
+    {{ row_of_loop() }}
+    const int _dense_row = _dense_pre * _N_post;
+    {{ dense_peel(_dense_align_array, '_dense_row') }}
+    {{ update_row_loop('0', '_dense_peel', code) }}
+    {{ update_row_loop('_dense_peel', '_N_post', code) }}
+}
+{% endmacro %}
+
 {% macro update_row_loop(first, last, code=None) %}
 for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 {

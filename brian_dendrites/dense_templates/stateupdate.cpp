@@ -55,31 +55,13 @@
     {
         {% if not _dense_write_gate.empty %}
         {{_dense_write_gate.scalar|autoindent}}
-        {{ dense.gated_rows() }}
-        {{openmp_pragma('parallel-static')}}
-        {{ dense.row_for() }}
-        {
-            {{ dense.row_of_loop() }}
-            const int _dense_row = _dense_pre * _N_post;
-            {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
-            {{ dense.update_row_loop('0', '_dense_peel', _dense_write_gate.vector) }}
-            {{ dense.update_row_loop('_dense_peel', '_N_post', _dense_write_gate.vector) }}
-        }
+        {{ dense.update_rows(_dense_write_gate.vector) }}
         {% endif %}
     }
     else
     {% endif %}
     {
-    {{ dense.gated_rows() }}
-    {{openmp_pragma('parallel-static')}}
-    {{ dense.row_for() }}
-    {
-        {{ dense.row_of_loop() }}
-        const int _dense_row = _dense_pre * _N_post;
-        {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
-        {{ dense.update_row_loop('0', '_dense_peel') }}
-        {{ dense.update_row_loop('_dense_peel', '_N_post') }}
-    }
+    {{ dense.update_rows() }}
     }
     {% endif %}
 {% endblock %}
