@@ -273,6 +273,20 @@ def test_learner_save_load_and_partial_fit(tmp_path):
     assert again.n_features_in_ == 3 and again.variant == "dfc_ss"
     reg.partial_fit(X, Y)
     assert reg.epochs_done_ == 2
+    # a learner saved before the first layer's held form (W1.dw_acc, noise_A; no G, v_B0)
+    old = reg.__getstate__()
+    state = dict(old["_pickled_state"])
+    for key in ("nrn1.G", "nrn1.v_B0"):
+        del state[key]
+    state["W1.dw_acc"] = np.zeros_like(state["W1.w"])
+    state["nrn1.noise_A"] = np.zeros(4)
+    migrated = DeepFeedbackControlRegressor.__new__(DeepFeedbackControlRegressor)
+    migrated.__setstate__({**old, "_pickled_state": state})
+    np.testing.assert_array_equal(migrated.predict(X), reg.predict(X))
+    state["nrn1.bogus"] = np.zeros(4)  # anything else is still refused, by name
+    with pytest.raises(KeyError, match="nrn1.bogus"):
+        DeepFeedbackControlRegressor.__new__(DeepFeedbackControlRegressor).__setstate__(
+            {**old, "_pickled_state": state})
 
 
 # ------------------------------------------------- bad input

@@ -375,8 +375,16 @@ class Learner:
             epochs, rows = self.epochs_done_, list(self._history_rows)
             self.session_ = None
             self._ensure_session()
-            self.session_.reset(saved)
+            self.session_.reset(self._migrated_state(saved))
             self.epochs_done_, self._history_rows = epochs, rows
+
+    def _migrated_state(self, saved):
+        """A saved session state in the current circuit's layout (hook; default: as saved).
+
+        Subclasses whose circuit changed its state variables map what an
+        older version saved (``Session.reset`` names what is still missing).
+        """
+        return saved
 
     # ------------------------------------------------------------- engine
     def _session_key(self):

@@ -173,6 +173,29 @@ class _DeepFeedbackControl(DataSized, Learner):
     def _session_key(self):
         return super()._session_key() + f"|{self._n_in()}|{self._n_out()}"
 
+    #: State variables of the circuit before 2026-12-01 that are zero or redrawn at every
+    #: sample boundary (where a saved state is taken): the first layer's change accumulator
+    #: (now the neuron's ``G``) and the apical noise (not built without the sleep phase).
+    _LEGACY_TRANSIENT = ("W1.dw_acc", ".noise_A")
+    #: Variables the current circuit recomputes on every sample's first step.
+    _RECOMPUTED = ("nrn1.G", "nrn1.v_B0")
+
+    def _migrated_state(self, saved):
+        """A state saved before the first layer's held form (2026-12-01), in today's layout.
+
+        Drops the variables of :attr:`_LEGACY_TRANSIENT` that the circuit no
+        longer has and fills those of :attr:`_RECOMPUTED` from the initial
+        state; anything else that does not match still gets
+        ``Session.reset``'s error.
+        """
+        init = self.session_.initial_state
+        out = {k: v for k, v in saved.items()
+               if k in init or not any(k == t or k.endswith(t) for t in self._LEGACY_TRANSIENT)}
+        for key in self._RECOMPUTED:
+            if key in init and key not in out:
+                out[key] = init[key]
+        return out
+
     def _estimated_bytes(self):
         synapses = sum(a * b for a, b in dfc_weight_shapes(self._layers()).values())
         inputs = self._n_slots() * (self._n_in() + self._n_out() + 1) * 8
