@@ -107,8 +107,8 @@ def _layer_order(k):
     return 10 * k
 
 
-def dfc_schedule(L):
-    """The per-step schedule of a DFC circuit with ``L`` layers.
+def dfc_schedule(L, noise=True):
+    """The per-step schedule of a DFC circuit with ``L`` layers (``noise``: as ``dfc_network``).
 
     Returns
     -------
@@ -132,8 +132,10 @@ def dfc_schedule(L):
         basal = ("nrn1.v_B0 = W1 inp.rg (rows skipped but on the first and last steps; "
                  "held in v_B)" if k == 1 else f"nrn{k}.v_B = W{k} {prev}.r")
         rows += [("groups", o, f"W{k}, Q{k} (summed)", f"{basal}; nrn{k}.qu = Q{k} ctrl.u"),
-                 ("groups", o + 0.5, f"nrn{k} noise", "noise_A = sigma sqrt(dt tau_u)/tau_A randn()"),
                  ("groups", o + 1, f"nrn{k} soma", "v_A, v, r = phi(v), g, b, fb")]
+        if noise:
+            rows.append(("groups", o + 0.5, f"nrn{k} noise",
+                         "noise_A = sigma sqrt(dt tau_u)/tau_A randn()"))
     rows += [("groups", _layer_order(L + 1) - 1, "S (summed, loss 'xent' only)",
               "ctrl.Z = sum_j exp(r_L_j - r_L)"),
              ("groups", _layer_order(L + 1), "ctrl target", "r_ff, r_star (first step)"),
@@ -377,7 +379,7 @@ def dfc_network(layers, n_samples, *, n_steps=1000, dt=0.02 * ms, activation="ta
         readout=Readout(monitor="out_mon", variable="r_ff", final="ctrl.r_ff"),
         weights={name: WeightFamily(name, name, tuple(shapes[name]), init[name], plastic=plastic)
                  for name, plastic in families.items()},
-        n_slots=n_samples, t_slot=t_slot, dt=dt, schedule=dfc_schedule(L),
+        n_slots=n_samples, t_slot=t_slot, dt=dt, schedule=dfc_schedule(L, noise),
         info=dict(layers=layers, n_steps=n_steps, activation=activation,
                   output_activation=output_activation, alpha=alpha, k_p=k_p, lam=lam,
                   eta=etas, eta_fb=eta_fb, beta_fb=beta_fb, sigma=sigma, ss=ss, loss=loss,
