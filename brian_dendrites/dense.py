@@ -102,6 +102,8 @@ __all__ = [
     "verify_dense_order",
     "apply_dense",
     "batch_size_of",
+    "blocks_of",
+    "dense_order",
     "batched_objects",
     "batch_mean",
     "BatchMeanCPPStandaloneCodeObject",
@@ -127,6 +129,9 @@ _DENSE_BATCH = weakref.WeakKeyDictionary()
 #: Row-gated synapses (`connect_dense` with ``row_gate``) -> the name of the
 #: source group's variable (e.g. ``'gate'``).
 _DENSE_ROW_GATE = weakref.WeakKeyDictionary()
+
+#: Block-diagonal synapses (`connect_dense` with ``blocks=C > 1``) -> ``C``.
+_DENSE_BLOCKS = weakref.WeakKeyDictionary()
 
 #: Write-gated synapses (`connect_dense` with ``write_gate``) -> ``(flag, variables)``:
 #: the synaptic ``variables`` change only on steps where the shared ``flag`` is not 0.
@@ -243,6 +248,11 @@ class DenseCPPCodeGenerator(CPPCodeGenerator):
             kwds["_dense_batch"] = batch[0] if batch else 0
             kwds["_dense_row_gate"] = self._dense_row_gate_array()
             kwds["_dense_write_gate"] = self._dense_write_gate(code, dtype)
+            blocks = _registered(_DENSE_BLOCKS, self.owner) or 0
+            kwds["_dense_blocks"] = blocks
+            if blocks:
+                kwds["_dense_cols"] = len(self.owner.target) // blocks
+                kwds["_dense_block_rows"] = len(self.owner.source) // blocks
             if batch:
                 kwds["_dense_n_pre"], kwds["_dense_n_post"] = batch[1], batch[2]
                 kwds["_dense_written"] = self._dense_written_arrays(code)
@@ -609,13 +619,14 @@ def _check_write_gate(synapses, write_gate, batch_size):
     return flag, variables
 
 
-def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
+def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None, blocks=1):
     """Connect all pairs of a `Synapses` object and mark it as dense.
 
     Calls ``synapses.connect()`` (all pairs, no condition, ``p=1``, ``n=1``)
     and records the call, so that `is_all_to_all` can later prove that
     synapse ``s`` connects presynaptic neuron ``s // N_post`` to
-    postsynaptic neuron ``s % N_post``.
+    postsynaptic neuron ``s % N_post``. With ``blocks=C > 1`` it connects
+    the pairs of ``C`` diagonal blocks instead (see below).
 
     With ``batch_size=B > 1`` the source and target hold ``B`` copies of
     their neurons, sample-major (neuron ``b * n + k`` is neuron ``k`` of
@@ -662,6 +673,20 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
         loop. Used by Deep Feedback Control, whose weights are fixed during
         the feedback phase and change on its last step only. Not with
         ``batch_size > 1``.
+    blocks : int >= 1
+        ``C > 1``: a block-diagonal projection. Source and target are cut
+        into ``C`` equal consecutive blocks, and every neuron of source
+        block ``c`` connects to every neuron of target block ``c`` only:
+        ``n_pre * n_post / C`` synapses, synapse ``s`` joining presynaptic
+        ``i = s // m`` to postsynaptic ``(i // (n_pre / C)) * m + s % m``
+        with ``m = n_post / C`` (the order of ``connect(j='k for k in
+        range(...)')`` over the block). A weight matrix of the
+        block-diagonal connectivity is then stored without its zero
+        blocks, each row contiguous (``m`` values). Used by the one-vs-all
+        Dendritic Gated Networks, whose ``C`` class networks share one
+        compiled network. Combines with ``row_gate`` and ``write_gate``,
+        not with ``batch_size > 1``; sums onto the target run serially
+        under OpenMP.
 
     Returns
     -------
@@ -681,7 +706,9 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
         per-neuron variable of the source group, or the model does not
         vanish where it is 0 (the message names the expression), or is
         combined with ``batch_size > 1``; likewise for ``write_gate`` (its
-        flag must be a shared variable the synapses read).
+        flag must be a shared variable the synapses read); if ``blocks``
+        does not divide both group sizes or is combined with
+        ``batch_size > 1``.
 
     Examples
     --------
@@ -732,8 +759,22 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
                              f"skipped where {row_gate}_pre == 0: {problem}")
     if write_gate is not None:
         write_gate = _check_write_gate(synapses, write_gate, batch_size)
+    blocks = check_int(blocks, "blocks", minimum=1)
+    if blocks > 1:
+        if batch_size != 1:
+            raise ValueError(f"blocks={blocks} cannot be combined with batch_size={batch_size}")
+        if n_source % blocks or n_target % blocks:
+            raise ValueError(
+                f"blocks={blocks} must divide the sizes of the source "
+                f"'{synapses.source.name}' ({n_source}) and the target "
+                f"'{synapses.target.name}' ({n_target}) of '{synapses.name}' "
+                "(equal consecutive blocks)."
+            )
     n_pre, n_post = n_source // batch_size, n_target // batch_size
-    if batch_size == 1:
+    if blocks > 1:  # the pairs of the diagonal blocks, pre-major, made by Brian's generator
+        rows, cols = n_source // blocks, n_target // blocks
+        kwargs = {"j": f"k for k in range({cols} * (i // {rows}), {cols} * (i // {rows} + 1))"}
+    elif batch_size == 1:
         kwargs = {}
     else:  # pairs of the first copies, in the dense (pre-major) order, made in the binary
         kwargs = {"j": f"k for k in range({n_post} * int(i < {n_pre}))"}
@@ -741,7 +782,7 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
     if isinstance(device, CPPStandaloneDevice):
         before = set(_creation_codeobjects(synapses, device))
         stock_class = synapses.codeobj_class
-        if batch_size == 1 and stock_class is None:
+        if batch_size == 1 and blocks == 1 and stock_class is None:
             # the dense creation template: the same synapses, sized once
             synapses.codeobj_class = DenseCPPStandaloneCodeObject
         try:
@@ -764,7 +805,62 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None):
         _DENSE_ROW_GATE[synapses] = row_gate
     if write_gate is not None:
         _DENSE_WRITE_GATE[synapses] = write_gate
+    if blocks > 1:
+        _DENSE_BLOCKS[synapses] = blocks
     return synapses
+
+
+def blocks_of(synapses):
+    """Diagonal blocks of a dense projection (1 unless `connect_dense` had ``blocks > 1``).
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``synapses`` is not a `Synapses` object.
+    """
+    _check_synapses(synapses)
+    return _DENSE_BLOCKS.get(synapses, 1)
+
+
+def dense_order(synapses):
+    """The ``(i, j)`` arrays of the dense order of a projection, synapse by synapse.
+
+    All pairs pre-major (``i = s // N_post``, ``j = s % N_post``), or the
+    pairs of the diagonal blocks for ``connect_dense(..., blocks=C)``; a
+    batched projection holds the pairs of its first copies.
+
+    Parameters
+    ----------
+    synapses : `~brian2.synapses.synapses.Synapses`
+
+    Returns
+    -------
+    i, j : numpy.ndarray of int
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, Synapses
+    >>> from brian_dendrites.dense import connect_dense, dense_order
+    >>> pre, post = NeuronGroup(4, 'r : 1'), NeuronGroup(2, 'v : 1')
+    >>> i, j = dense_order(connect_dense(Synapses(pre, post, 'w : 1'), blocks=2))
+    >>> i.tolist(), j.tolist()
+    ([0, 1, 2, 3], [0, 0, 1, 1])
+    """
+    _check_synapses(synapses)
+    n_pre, n_post = _copy_sizes(synapses)
+    blocks = _DENSE_BLOCKS.get(synapses, 1)
+    cols = n_post // blocks
+    s = np.arange(n_pre * cols)
+    i = s // cols
+    return i, (i // (n_pre // blocks)) * cols + s % cols
 
 
 def batch_size_of(synapses):
@@ -822,13 +918,12 @@ def _copy_sizes(synapses):
 
 def _index_order_ok(synapses):
     """Check the index arrays of ``synapses`` (values must be available)."""
-    n_pre, n_post = _copy_sizes(synapses)
+    i, j = dense_order(synapses)
     pre = np.asarray(synapses.variables["_synaptic_pre"].get_value())
     post = np.asarray(synapses.variables["_synaptic_post"].get_value())
-    if pre.shape != (n_pre * n_post,) or post.shape != pre.shape:
+    if pre.shape != i.shape or post.shape != pre.shape:
         return False
-    s = np.arange(n_pre * n_post)
-    return bool(np.array_equal(pre, s // n_post) and np.array_equal(post, s % n_post))
+    return bool(np.array_equal(pre, i) and np.array_equal(post, j))
 
 
 def is_all_to_all(synapses):
@@ -844,7 +939,9 @@ def is_all_to_all(synapses):
     dense : bool
         ``True`` only if source and target are whole groups and synapse
         ``s`` connects presynaptic neuron ``s // N_post`` to postsynaptic
-        neuron ``s % N_post`` for all ``N_pre * N_post`` pairs.  On the
+        neuron ``s % N_post`` for all ``N_pre * N_post`` pairs (for
+        ``connect_dense(..., blocks=C)``: the pairs of the diagonal blocks
+        in `dense_order`).  On the
         ``cpp_standalone`` device this requires that the object was
         connected with `connect_dense` and never again (see the module
         docstring for the guarantee); on runtime devices the index arrays are
@@ -908,7 +1005,8 @@ def verify_dense_order(synapses):
     Returns
     -------
     ok : bool
-        ``True`` if the order is the dense all-to-all order.
+        ``True`` if the order is the dense all-to-all order (block-diagonal
+        for ``connect_dense(..., blocks=C)``, see `dense_order`).
 
     Raises
     ------
@@ -922,13 +1020,12 @@ def verify_dense_order(synapses):
     problem = _whole_group_problem(synapses)
     if problem is not None:
         raise ValueError(f"'synapses' ('{synapses.name}'): {problem}.")
-    n_pre, n_post = _copy_sizes(synapses)
+    i0, j0 = dense_order(synapses)
     i = np.asarray(synapses.i[:])
     j = np.asarray(synapses.j[:])
-    if i.shape != (n_pre * n_post,) or j.shape != i.shape:
+    if i.shape != i0.shape or j.shape != i.shape:
         return False
-    s = np.arange(n_pre * n_post)
-    return bool(np.array_equal(i, s // n_post) and np.array_equal(j, s % n_post))
+    return bool(np.array_equal(i, i0) and np.array_equal(j, j0))
 
 
 def _iter_objects(objects):

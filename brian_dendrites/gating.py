@@ -49,7 +49,12 @@ def draw_gates(n_side, layers, n_branches, n_classes=1, theta_mean=1.0, theta_sd
     -------
     list of (V, theta)
         One pair per layer ``k = 1..L``: ``V`` of shape ``(C*n_k*B, n_side)``
-        with unit-norm rows, ``theta`` of shape ``(C*n_k*B,)``.
+        with unit-norm rows, ``theta`` of shape ``(C*n_k*B,)``. The entries
+        of ``V`` are rounded to single-precision numbers (float64 arrays of
+        float32 values; row norms 1 to ~1e-7), so that
+        :func:`~brian_dendrites.circuits.dgn_network` stores them in half
+        the memory without changing them; all arithmetic with them stays in
+        double precision.
 
     Raises
     ------
@@ -78,6 +83,7 @@ def draw_gates(n_side, layers, n_branches, n_classes=1, theta_mean=1.0, theta_sd
         n = n_classes * n_k * n_branches
         V = rng.standard_normal((n, n_side))
         V /= np.linalg.norm(V, axis=1, keepdims=True)
+        V = V.astype(np.float32).astype(np.float64)  # float32 numbers: see Returns
         theta = theta_mean + theta_sd * rng.standard_normal(n)
         out.append((V, theta))
     return out

@@ -711,7 +711,7 @@ class SynapseModel(_Model):
                 + _commented("on_post", self.on_post) + [f"# method: {self.method}"])
 
     def make_synapses(self, source, target, name=None, order=1, connect=None, batch_size=1,
-                      **values):
+                      dtype=None, **values):
         """Create :class:`~brian2.Synapses` from ``source`` to ``target``.
 
         Parameters
@@ -740,6 +740,11 @@ class SynapseModel(_Model):
             With ``connect=True``: the groups hold ``batch_size`` sample
             copies and the projection one shared weight matrix (see
             :func:`brian_dendrites.dense.connect_dense`).
+        dtype : dtype or dict, optional
+            Storage type of the variables, as Brian2's ``Synapses(dtype=...)``
+            (e.g. ``{'w': numpy.float32}``: single-precision weights, read
+            into double-precision arithmetic); default
+            ``prefs.core.default_float_dtype``.
         **values
             Parameter values overriding the defaults.
 
@@ -767,6 +772,7 @@ class SynapseModel(_Model):
             method=self.method,
             name=name or f"{self.name}*",
             order=order,
+            dtype=dtype,
         )
         if batch_size != 1 and connect is not True:
             raise ValueError(f"batch_size={batch_size!r} needs connect=True (a dense projection)")

@@ -28,7 +28,9 @@ from brian2 import (
 from brian_dendrites.dense import (
     DenseCPPStandaloneCodeObject,
     apply_dense,
+    blocks_of,
     connect_dense,
+    dense_order,
     is_all_to_all,
     verify_dense_order,
 )
@@ -341,6 +343,75 @@ def test_row_gated_rows_are_skipped_and_change_nothing(standalone, build_standal
         assert _max_rel_diff(pre.fb[:], pre.fb3[:]) <= 1e-12, shape
 
 
+def _block_pairs(syn, blocks):
+    """Stock connect of the diagonal blocks (the order `connect_dense(..., blocks=C)` uses)."""
+    rows, cols = len(syn.source) // blocks, len(syn.target) // blocks
+    syn.connect(j=f"k for k in range({cols}*(i // {rows}), {cols}*(i // {rows} + 1))")
+
+
+def test_block_diagonal_projections_equal_stock(standalone, build_standalone):
+    """connect_dense(blocks=C): only the pairs of the C diagonal blocks exist; the
+    dense update and the sums onto post and pre (with and without a row gate)
+    equal stock Brian on the same block pairs to rounding (stock code re-associates
+    the ``gate*eta*err*r`` product, see the row-gate test), and the gated copy
+    equals the ungated dense one bit for bit except its dot products onto the rows.
+    """
+    net = Network()
+    cases = {}
+    for n_pre, n_post, blocks in ((6, 4, 2), (9, 3, 3), (4, 8, 4), (10, 15, 5)):
+        pre = _gated_pre(n_pre)
+        net.add(pre)
+        copies = {}
+        for copy, fb, connect in (
+                ("gated", "fb", lambda syn, b=blocks: connect_dense(syn, row_gate="gate", blocks=b)),
+                ("dense", "fb2", lambda syn, b=blocks: connect_dense(syn, blocks=b)),
+                ("stock", "fb3", lambda syn, b=blocks: _block_pairs(syn, b))):
+            copies[copy] = _err_layer(pre, n_post, ROW_GATED.format(fb=fb), connect)
+            net.add(*copies[copy])
+        cases[n_pre, n_post, blocks] = (pre, copies)
+    switched = [copies[c][1] for _, copies in cases.values() for c in ("gated", "dense")]
+    assert apply_dense(switched) == [syn.name for syn in switched]
+    net.run(N_STEPS * defaultclock.dt)
+    build_standalone(standalone / "build")
+    for shape, (pre, copies) in cases.items():
+        n_pre, n_post, blocks = shape
+        (post_g, syn_g), (post_d, syn_d), (post_s, syn_s) = (copies[c] for c in
+                                                              ("gated", "dense", "stock"))
+        for syn in (syn_g, syn_d, syn_s):
+            assert len(syn) == n_pre * n_post // blocks
+            np.testing.assert_array_equal(syn.i[:] // (n_pre // blocks),
+                                          syn.j[:] // (n_post // blocks))
+        assert verify_dense_order(syn_d) and verify_dense_order(syn_g)
+        np.testing.assert_array_equal(syn_s.j[:], syn_d.j[:])  # the same pairs, same order
+        np.testing.assert_array_equal(syn_s.i[:], syn_d.i[:])
+        assert "_dense_off" in _cpp_code(syn_d)["stateupdate"][1]
+        assert np.min(np.abs(syn_s.w[:])) > 1e-6
+        for g, d, st in ((syn_g.w[:], syn_d.w[:], syn_s.w[:]),
+                         (post_g.v[:], post_d.v[:], post_s.v[:])):
+            np.testing.assert_array_equal(g, d, err_msg=str(shape))
+            assert _max_rel_diff(d, st) <= 1e-12, shape
+        is_open = pre.gate[:] != 0
+        assert 0 < is_open.sum() < n_pre and np.all(pre.fb2[:][is_open] != 0), shape
+        for fb in (pre.fb[:], pre.fb2[:]):  # closed rows: 0 in every copy
+            assert _max_rel_diff(fb, pre.fb3[:]) <= 1e-12, shape
+
+
+def test_block_diagonal_validation_and_order():
+    pre, post = NeuronGroup(6, "r : 1\ngate : 1"), NeuronGroup(4, "v : 1")
+    with pytest.raises(ValueError, match="blocks=4 must divide"):
+        connect_dense(Synapses(pre, post, "w : 1"), blocks=4)
+    with pytest.raises(ValueError, match="blocks=2 cannot be combined with batch_size"):
+        connect_dense(Synapses(NeuronGroup(8, "r : 1"), post, "w : 1"), batch_size=2, blocks=2)
+    with pytest.raises(ValueError, match="blocks"):
+        connect_dense(Synapses(pre, post, "w : 1"), blocks=0)
+    syn = connect_dense(Synapses(pre, post, "w : 1"), blocks=2)
+    assert blocks_of(syn) == 2 and is_all_to_all(syn)
+    i, j = dense_order(syn)
+    assert i.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert j.tolist() == [0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3]
+    assert blocks_of(connect_dense(Synapses(pre, post, "w : 1"))) == 1
+
+
 @pytest.mark.parametrize("eqs, match", [
     ("dw/dt = eta*r_pre : 1 (clock-driven)\nv_post = gate_pre*w : 1 (summed)",
      r"dw/dt = eta\*r_pre does not depend on gate_pre"),
@@ -605,12 +676,14 @@ def _check_runtime_arrays():
     reversed_.connect(i=s[::-1] // 3, j=s[::-1] % 3)
     assert is_all_to_all(full)
     assert verify_dense_order(full)
+    blocked = connect_dense(Synapses(pre, NeuronGroup(4, "v : 1"), "w : 1"), blocks=2)
+    assert len(blocked) == 8 and is_all_to_all(blocked) and verify_dense_order(blocked)
     assert not is_all_to_all(sparse)
     assert not verify_dense_order(sparse)
     assert not is_all_to_all(reversed_)
     assert not verify_dense_order(reversed_)
     # nothing is switched outside cpp_standalone
-    net = Network(pre, post, full, sparse, reversed_)
+    net = Network(pre, post, full, sparse, reversed_, blocked, blocked.target)
     assert apply_dense(net) == []
     net.run(0 * ms)  # (runtime device, so the objects count as used)
     assert full.state_updater is None or full.state_updater.codeobj_class is None

@@ -28,16 +28,14 @@ def _gates(seed=3, layers=LAYERS, n_classes=C):
     return draw_gates(N_SIDE, layers, B, n_classes, theta_mean=0.2, theta_sd=0.5, seed=seed)
 
 
-def _local(W, k, layers=LAYERS, n_classes=C):
-    return W if k == 1 else dgn_full_to_block(W, n_classes, layers[k], B, layers[k - 1])
-
-
 # ---------------------------------------------------------------- gates
 def test_gates_have_unit_norm_and_open_at_the_configured_rate():
     """v.z ~ N(0, 1) for z ~ N(0, I): P(open) = 1 - Phi(m / sqrt(1 + sd^2))."""
     gates = draw_gates(40, [40, 50, 1], n_branches=40, theta_mean=0.5, theta_sd=0.5, seed=1)
     V, theta = gates[0]
-    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 1.0, rtol=1e-6)
+    assert V.dtype == np.float64
+    np.testing.assert_array_equal(V.astype(np.float32), V)  # float32 numbers (stored so)
     assert theta.std() == pytest.approx(0.5, rel=0.05) and theta.mean() == pytest.approx(0.5, abs=0.02)
     Z = np.random.default_rng(2).standard_normal((500, 40))
     measured = np.mean(Z @ V.T > theta)
@@ -59,19 +57,28 @@ def test_block_layout_round_trips():
 # ------------------------------------------------- circuit = NumPy reference
 @pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
 def test_circuit_equals_numpy_reference_for_one_epoch(target, cache_dir):
-    """Three one-vs-all networks 5-3-2-1, 4 branches, 40 samples: outputs, weights, biases."""
+    """Three one-vs-all networks 5-3-2-1, 4 branches, 40 samples: outputs, weights, biases.
+
+    The compiled network gets drawn gates (float32 numbers, stored in single
+    precision); the numpy target gates that are not (stored in double).
+    """
     n = 40
     X, Z, Y = _data(n)
     gates = _gates()
+    if target == "numpy":
+        gates = [(V * (1 + 1e-12), theta) for V, theta in gates]
     ref = ReferenceDGN(LAYERS, gates, B, C, **PARAMS)
     p_ref = ref.fit_stream(X, Z, Y)
     s = Session(lambda: dgn_network(LAYERS, n, n_branches=B, n_classes=C, n_side=N_SIDE,
                                     gates=gates, **PARAMS),
                 target=target, cache_dir=cache_dir, name="dgn_equality")
+    stored = np.float64 if target == "numpy" else np.float32
+    assert all(s.state[f"G{k}.w"].dtype == stored for k in range(1, len(LAYERS)))
     res = s.run({"x": X, "side": Z, "target": Y, "learn": np.ones(n)}, carry=True)
     np.testing.assert_allclose(s.outputs(res), p_ref, rtol=0, atol=1e-9)
     for k in range(1, len(LAYERS)):
-        W = _local(s.weights[f"W{k}"], k)
+        W = s.weights[f"W{k}"]  # one row per branch, its own class's layer below
+        assert W.shape == ref.W[k - 1].shape
         np.testing.assert_allclose(W, ref.W[k - 1], rtol=0, atol=1e-9, err_msg=f"W{k}")
         np.testing.assert_allclose(s.state[f"br{k}.beta"], ref.beta[k - 1], rtol=0, atol=1e-9)
     assert np.abs(ref.W[0]).max() == pytest.approx(0.3)  # the clip bound
@@ -131,7 +138,7 @@ def test_gates_stay_fixed_and_only_open_branches_learn():
     (dict(n_side=7, gates=_gates()), ValueError, "hyperplanes"),
     (dict(gates=_gates()[:2]), ValueError, "3 \\(V, theta\\) pairs"),
     (dict(weights={"W9": np.zeros((1, 1))}), KeyError, "unknown family"),
-    (dict(weights={"W2": np.ones((C * 2 * B, C * 3))}), ValueError, "masked"),
+    (dict(weights={"W2": np.ones((C * 2 * B, C * 3))}), ValueError, r"shape \(24, 3\)"),
     (dict(t_sample=1.0), TypeError, "t_sample"),
     (dict(t_sample=-1 * ms), ValueError, "t_sample"),
 ])
@@ -207,6 +214,25 @@ def test_classifier_partial_fit_save_load_and_probabilities(tmp_path):
     assert list(back.classes_) == ["a", "b", "c"] and back.n_features_in_ == 4
     np.testing.assert_array_equal(back.predict_proba(X), proba)
     np.testing.assert_array_equal(back.feature_offset_, one.feature_offset_)
+    # a learner saved before the block-diagonal layout: W2 over every class's layer below
+    # with a mask, gates in double precision
+    old = one.__getstate__()
+    state = dict(old["_pickled_state"])
+    local = one.weights_["W2"]
+    assert local.shape == (3 * 1 * 5, 3) and np.abs(local).max() > 0
+    full = dgn_block_to_full(local, 3, 1, 5, 3)
+    state["W2.w"], state["W2.mask"] = full.ravel(), (full != 0).ravel() * 1.0
+    state["G1.w"] = state["G1.w"].astype(np.float64) * (1 + 1e-9)
+    migrated = DendriticGatedClassifier.__new__(DendriticGatedClassifier)
+    with pytest.warns(UserWarning, match=r"'G1.w'.*rounded to single precision"):
+        migrated.__setstate__({**old, "_pickled_state": state})
+    np.testing.assert_array_equal(migrated.weights_["W2"], local)
+    np.testing.assert_array_equal(migrated.predict_proba(X), proba)
+    state["G1.w"] = old["_pickled_state"]["G1.w"]
+    state["W2.w"] = state["W2.w"][:-1]  # anything else is still refused, by name
+    with pytest.raises(ValueError, match="W2.w"):
+        DendriticGatedClassifier.__new__(DendriticGatedClassifier).__setstate__(
+            {**old, "_pickled_state": state})
 
 
 def test_classifier_defaults_beat_tuned_logistic_regression_on_digits(cache_dir):

@@ -26,10 +26,14 @@ below (target), so that each branch's weights are one contiguous row: the
 dense path skips the rows of closed branches in the forward sum and the
 update (``connect_dense(..., row_gate='gate')``), as NumPy code that touches
 only the open branches does. Projections ``W{k}`` for ``k >= 2`` of a
-multi-class network are all-to-all
-with a fixed 0/1 ``mask`` (a branch of class ``c`` learns only from class
-``c``'s layer below; off-block weights stay 0), so every learned and gate
-projection runs on the dense C++ path.
+multi-class network are block-diagonal (``connect_dense(..., blocks=C)``):
+a branch of class ``c`` connects only to class ``c``'s layer below, so its
+row holds ``n_{k-1}`` weights, and every learned and gate projection runs on
+the dense C++ path. The gate hyperplanes are stored in single precision
+when they are single-precision numbers, as
+:func:`~brian_dendrites.gating.draw_gates` draws them (half the memory
+traffic of the gates, the largest arrays; products and sums stay in double
+precision, so the gates are the same).
 
 References
 ----------
@@ -111,27 +115,33 @@ def dgn_schedule(L):
 def dgn_weight_shapes(layers, n_branches, n_classes, n_side) -> dict:
     """Family -> ``(n_post, n_pre)``: ``W{k}`` learned, ``G{k}`` gate hyperplanes.
 
+    ``W{k}`` has one row per branch of layer ``k`` (``C*n_k*B``, class-major)
+    and one column per neuron of its own class's layer below (``n_{k-1}``;
+    the layout of :class:`~brian_dendrites.reference.ReferenceDGN`;
+    :func:`dgn_block_to_full` gives the block-diagonal matrix over all
+    classes' neurons).
+
     Examples
     --------
     >>> dgn_weight_shapes([4, 3, 1], n_branches=2, n_classes=2, n_side=5)
-    {'W1': (12, 4), 'G1': (12, 5), 'W2': (4, 6), 'G2': (4, 5)}
+    {'W1': (12, 4), 'G1': (12, 5), 'W2': (4, 3), 'G2': (4, 5)}
     """
     layers = check_layers(layers)
     C, B = n_classes, n_branches
     out = {}
     for k in range(1, len(layers)):
-        n_pre = layers[0] if k == 1 else C * layers[k - 1]
-        out[f"W{k}"] = (C * layers[k] * B, n_pre)
+        out[f"W{k}"] = (C * layers[k] * B, layers[k - 1])
         out[f"G{k}"] = (C * layers[k] * B, n_side)
     return out
 
 
 def dgn_block_to_full(local, n_classes, n_post, n_branches, n_prev):
-    """Per-class weights ``(C*n_post*B, n_prev)`` -> the masked all-to-all matrix.
+    """Per-class weights ``(C*n_post*B, n_prev)`` -> the block-diagonal matrix.
 
     ``local[row]`` holds the weights of branch ``row`` on the layer below of
-    its own class (the layout of :class:`~brian_dendrites.reference.ReferenceDGN`);
-    the result ``(C*n_post*B, C*n_prev)`` is zero off the class blocks.
+    its own class (the layout of ``W{k}``, :func:`dgn_weight_shapes`, and of
+    :class:`~brian_dendrites.reference.ReferenceDGN`); the result
+    ``(C*n_post*B, C*n_prev)`` is zero off the class blocks.
     """
     C = n_classes
     local = np.asarray(local, dtype=float)
@@ -151,8 +161,10 @@ def dgn_full_to_block(full, n_classes, n_post, n_branches, n_prev):
                            for c in range(C)])
 
 
-def _block_mask(C, n_post, B, n_prev):
-    return dgn_block_to_full(np.ones((C * n_post * B, n_prev)), C, n_post, B, n_prev)
+def _single_precision(V):
+    """Whether every value of ``V`` is a float32 number (stored exactly in single precision)."""
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(V.astype(np.float32).astype(np.float64), V))
 
 
 def _check_gates(gates, layers, B, C, n_side):
@@ -208,8 +220,8 @@ def dgn_network(layers, n_samples, *, n_branches=100, n_classes=1, output="sigmo
         ``eta_t = eta/(1 + lr_decay*n_learned)`` (run value).
     weights : dict, optional
         Initial ``W{k}`` as ``(n_post, n_pre)`` matrices of
-        :func:`dgn_weight_shapes` (default 0, the paper's start); off-block
-        entries of masked projections must be 0.
+        :func:`dgn_weight_shapes` (default 0, the paper's start): one row per
+        branch, its own class's layer below as columns.
     seed : int
         Seed of the drawn gates.
     t_sample : Quantity (second)
@@ -246,13 +258,6 @@ def dgn_network(layers, n_samples, *, n_branches=100, n_classes=1, output="sigmo
     shapes = dgn_weight_shapes(layers, B, C, n_side)
     weights = base.check_weights(weights, {k: v for k, v in shapes.items() if k[0] == "W"})
     init = {f"W{k}": np.zeros(shapes[f"W{k}"]) for k in range(1, L + 1)}
-    for k in range(2, L + 1):
-        name = f"W{k}"
-        if C > 1 and name in weights:
-            mask = _block_mask(C, layers[k], B, layers[k - 1])
-            if np.any(weights[name][mask == 0] != 0):
-                raise ValueError(f"weights[{name!r}]: entries between different classes' "
-                                 "networks must be 0 (the projection is masked)")
     init.update(weights)
     for k in range(1, L + 1):
         init[f"G{k}"] = gates[k - 1][0]
@@ -288,22 +293,22 @@ def dgn_network(layers, n_samples, *, n_branches=100, n_classes=1, output="sigmo
                           order=-1, name=f"nrn{k}_target")
         objs.update({br.name: br, nrn.name: nrn})
 
+        # float32 storage only when it is exact (draw_gates draws float32 numbers)
+        single = _single_precision(init[f"G{k}"])
         g = models.static_pathway(target="v_gate", pre_rate="z").make_synapses(
-            side, br, name=f"G{k}", order=0)
+            side, br, name=f"G{k}", order=0, dtype={"w": np.float32} if single else None)
         # rows are side-information inputs: a zero input (most pixels) adds nothing
         connect_dense(g, row_gate="z")
         g.w = base.matrix_to_synapses(init[f"G{k}"])
         for su in g.summed_updaters.values():
             su.order = 0
-        masked = C > 1 and k >= 2
         # branches -> layer below: a branch's weights are one row, skipped while it is closed
+        # (for k >= 2, of its own class's layer below only: C diagonal blocks);
         # the update right after the layer's own forward pass (it needs only this layer's
         # errors and the layer below; nothing later in the step reads W{k})
-        w = models.dgn_rule(masked=masked).make_synapses(br, prev, name=f"W{k}", order=o + 4)
-        connect_dense(w, row_gate="gate")
+        w = models.dgn_rule().make_synapses(br, prev, name=f"W{k}", order=o + 4)
+        connect_dense(w, row_gate="gate", blocks=C if k >= 2 else 1)
         w.w = init[f"W{k}"].ravel()
-        if masked:
-            w.mask = _block_mask(C, n_k, B, layers[k - 1]).ravel()
         for su in w.summed_updaters.values():
             su.order = o
         s = models.branch_to_soma().make_synapses(br, nrn, name=f"S{k}", order=_UPDATE,

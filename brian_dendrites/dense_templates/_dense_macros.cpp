@@ -6,18 +6,40 @@
    ``connect()`` between whole groups.  The two macros below make the binary
    refuse to run (exit code 1) if that assumption does not hold. #}
 
+{# Block-diagonal projections (connect_dense(..., blocks=C)): row _dense_pre
+   holds the _N_cols = N_post/C synapses onto the postsynaptic block
+   _dense_pre / _dense_rpb (_dense_rpb = N_pre/C rows per block), which starts
+   at element _dense_off.  Every row loop below runs _dense_post over
+   [_dense_off, _dense_off + _N_cols) with _dense_row = _dense_pre*_N_cols -
+   _dense_off, so that _idx = _dense_row + _dense_post; without blocks
+   _N_cols = _N_post and _dense_off = 0. #}
 {% macro dense_sizes() %}
 const int _N = {{constant_or_scalar('N', variables['N'])}};
 const int _N_pre = {{constant_or_scalar('N_pre', variables['N_pre'])}};
 const int _N_post = {{constant_or_scalar('N_post', variables['N_post'])}};
+{% if _dense_blocks %}
+const int _N_cols = {{_dense_cols}};
+const int _dense_rpb = {{_dense_block_rows}};
+{% else %}
+const int _N_cols = _N_post;
+{% endif %}
+{% endmacro %}
+
+{% macro row_start() %}
+{% if _dense_blocks %}
+const int _dense_off = (_dense_pre / _dense_rpb) * _N_cols;
+{% else %}
+const int _dense_off = 0;
+{% endif %}
+const int _dense_row = _dense_pre * _N_cols - _dense_off;
 {% endmacro %}
 
 {% macro dense_size_check() %}
-if ((long)_N != (long)_N_pre * (long)_N_post)
+if ((long)_N != (long)_N_pre * (long)_N_cols)
 {
     std::cerr << "brian_dendrites.dense: {{owner.name}} has " << _N
-              << " synapses, expected N_pre*N_post = " << (long)_N_pre * (long)_N_post
-              << " for the dense all-to-all code path." << std::endl;
+              << " synapses, expected " << (long)_N_pre * (long)_N_cols
+              << " for the dense {{ 'block-diagonal' if _dense_blocks else 'all-to-all' }} code path." << std::endl;
     exit(1);
 }
 {% endmacro %}
@@ -34,12 +56,18 @@ if ((long)_N != (long)_N_pre * (long)_N_post)
     {% set _post_array = get_array_name(variables['_synaptic_post']) %}
     for (int _s = 0; _s < _N; _s++)
     {
-        if ({{_pre_array}}[_s] != _s / _N_post || {{_post_array}}[_s] != _s % _N_post)
+        const int _dense_i = _s / _N_cols;
+        {% if _dense_blocks and not batched %}
+        const int _dense_j = (_dense_i / _dense_rpb) * _N_cols + _s % _N_cols;
+        {% else %}
+        const int _dense_j = _s % _N_cols;
+        {% endif %}
+        if ({{_pre_array}}[_s] != _dense_i || {{_post_array}}[_s] != _dense_j)
         {
             std::cerr << "brian_dendrites.dense: synapse " << _s << " of {{owner.name}} connects "
                       << {{_pre_array}}[_s] << " -> " << {{_post_array}}[_s]
-                      << ", the {{ 'batched ' if batched else '' }}dense{{ '' if batched else ' all-to-all' }} code path expects "
-                      << _s / _N_post << " -> " << _s % _N_post << "." << std::endl;
+                      << ", the {{ 'batched ' if batched else '' }}dense{{ '' if batched else (' block-diagonal' if _dense_blocks else ' all-to-all') }} code path expects "
+                      << _dense_i << " -> " << _dense_j << "." << std::endl;
             exit(1);
         }
     }
@@ -135,10 +163,10 @@ const int _dense_pre = _dense_rows[_dense_k];
 {{ row_for() }}
 {
     {{ row_of_loop() }}
-    const int _dense_row = _dense_pre * _N_post;
-    {{ dense_peel(_dense_align_array, '_dense_row') }}
-    {{ update_row_loop('0', '_dense_peel', code) }}
-    {{ update_row_loop('_dense_peel', '_N_post', code) }}
+    {{ row_start() }}
+    {{ dense_peel(_dense_align_array, '_dense_row + _dense_off', '_N_cols') }}
+    {{ update_row_loop('_dense_off', '_dense_off + _dense_peel', code) }}
+    {{ update_row_loop('_dense_off + _dense_peel', '_dense_off + _N_cols', code) }}
 }
 {% endmacro %}
 
@@ -210,6 +238,7 @@ const int _N = {{constant_or_scalar('N', variables['N'])}};
 const int _dense_B = {{_dense_batch}};
 const int _N_pre = {{_dense_n_pre}};
 const int _N_post = {{_dense_n_post}};
+const int _N_cols = _N_post;
 {% endmacro %}
 
 {% macro batch_summed_block(first, last, target, rows) %}

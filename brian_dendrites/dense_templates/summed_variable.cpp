@@ -97,7 +97,7 @@
     {{ dense.dense_sizes() }}
     {{ dense.dense_size_check() }}
     {{ dense.gated_rows() }}
-    {% if _dense_target_idx == '_dense_post' and openmp_pragma('with_openmp') %}
+    {% if _dense_target_idx == '_dense_post' and openmp_pragma('with_openmp') and not _dense_blocks %}
     // OpenMP: every thread takes a range of target elements (columns of the
     // weight matrix, boundaries at multiples of 8 elements) and adds their
     // terms over all rows in increasing synapse order, as one thread does:
@@ -126,7 +126,7 @@
         }
     }
     {% else %}
-    {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code and not _dense_row_gate %}
+    {% if _dense_target_idx == '_dense_post' and _target_var_array not in vector_code and not _dense_row_gate and not _dense_blocks %}
     // Rows of the weight matrix are taken four at a time: each target element
     // is loaded once, receives the four terms in increasing synapse order (as
     // in the stock loop, so the sums are bit-identical) and is stored once.
@@ -143,10 +143,10 @@
     {% endif %}
     {
         {{ dense.row_of_loop() }}
-        const int _dense_row = _dense_pre * _N_post;
-        {{ dense.dense_peel(_dense_align_array, '_dense_row') }}
-        {{ dense.summed_row_loop('0', '_dense_peel', _target_var_array, _dense_target_idx) }}
-        {{ dense.summed_row_loop('_dense_peel', '_N_post', _target_var_array, _dense_target_idx) }}
+        {{ dense.row_start() }}
+        {{ dense.dense_peel(_dense_align_array, '_dense_row + _dense_off', '_N_cols') }}
+        {{ dense.summed_row_loop('_dense_off', '_dense_off + _dense_peel', _target_var_array, _dense_target_idx) }}
+        {{ dense.summed_row_loop('_dense_off + _dense_peel', '_dense_off + _N_cols', _target_var_array, _dense_target_idx) }}
     }
     {% endif %}
     {% endif %}

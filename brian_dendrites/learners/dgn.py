@@ -19,6 +19,8 @@ These fitted statistics are saved with the learner (``save``/``load``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from brian2 import ms
 
@@ -118,6 +120,45 @@ class _DendriticGated(DataSized, Learner):
 
     def _session_key(self):
         return super()._session_key() + f"|{self._n_in()}|{self._n_out()}"
+
+    def _migrated_state(self, saved):
+        """A state saved before the block-diagonal layout (2026-12-01), in today's layout.
+
+        Then the projections ``W{k}`` (``k >= 2``) of a multi-class network
+        were all-to-all over every class's layer below with a fixed 0/1
+        ``mask``: their weights are cut to each branch's own class block
+        (:func:`~brian_dendrites.circuits.dgn.dgn_full_to_block`; the
+        entries outside were 0 and never learned) and the masks dropped. Gate
+        hyperplanes saved in double precision are now stored in single
+        precision (drawn as float32 numbers since); if the saved ones are
+        not, they are rounded (relative change < 6e-8: a gate can change
+        only for inputs within ~1e-7 of its threshold) and a warning says
+        so. Anything else that does not match still gets ``Session.reset``'s
+        error.
+        """
+        from ..circuits.dgn import dgn_full_to_block
+
+        init = self.session_.initial_state
+        out = {k: v for k, v in saved.items()
+               if k in init or not (k.startswith("W") and k.endswith(".mask"))}
+        layers, B, C = self._layers(), self.n_branches, self._n_out()
+        for k in range(2, len(layers)):
+            key = f"W{k}.w"
+            w = np.asarray(out.get(key, ()))
+            rows = C * layers[k] * B
+            if key in init and w.size == rows * C * layers[k - 1] != init[key].size:
+                out[key] = dgn_full_to_block(w.reshape(rows, C * layers[k - 1]), C, layers[k],
+                                             B, layers[k - 1]).ravel()
+        rounded = [key for key, v in out.items()
+                   if key in init and key.startswith("G") and init[key].dtype == np.float32
+                   and np.asarray(v).dtype == np.float64
+                   and not np.array_equal(np.asarray(v).astype(np.float32), v)]
+        if rounded:
+            warnings.warn(f"{type(self).__name__}: the saved gate hyperplanes {rounded} are "
+                          "rounded to single precision (relative change < 6e-8), as this "
+                          "version stores them; a gate changes only for inputs within ~1e-7 "
+                          "of its threshold", UserWarning, stacklevel=3)
+        return out
 
     def _estimated_bytes(self):
         shapes = dgn_weight_shapes(self._layers(), self.n_branches, self._n_out(), self._n_in())
