@@ -1,7 +1,7 @@
 """Benchmark 6: Dendritic Gated Networks on MNIST-sized inputs, time per training sample.
 
 Ten one-vs-all DGNs ``[784, 10, 10, 1]`` with 100 branches per neuron (the
-issue's network: 21 000 branches, 8.9 M learned and 16.5 M gate weights),
+issue's network: 21 000 branches, 7.9 M learned and 16.5 M gate weights),
 gates on non-negative side information with ``theta = 1`` (~15 % of the
 branches open), online learning on every sample.
 
@@ -12,7 +12,9 @@ and the run values' round trip; the binary's own time is printed beside it).
 NumPy: :meth:`brian_dendrites.reference.ReferenceDGN.step`, the same
 equations, the honest fast form (gates as one BLAS matrix-vector product per
 layer over the columns of the non-zero inputs, forward and update only on the
-open branches' rows; ours skips the same zero inputs and closed branches). Before timing,
+open branches' rows; ours skips the same zero inputs and closed branches, and
+stores the hyperplanes, float32 numbers as ``draw_gates`` draws them, in single
+precision, computing in double as NumPy does). Before timing,
 both run the same samples from zero weights and their outputs are compared.
 The gates alone (NumPy's matrix-vector product of the fixed gate weights, as
 both implementations compute them every sample) are timed too, to show where

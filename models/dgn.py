@@ -165,6 +165,9 @@ def dgn_rule(masked=False):
         Add a constant per-synapse ``mask`` (0 or 1) multiplying the update:
         one all-to-all projection then serves several one-vs-all networks,
         each branch learning only from its own network's layer below.
+        (:func:`~brian_dendrites.circuits.dgn_network` connects such layers
+        block-diagonally instead, ``connect_dense(..., blocks=C)``: no masked
+        zeros to store and read.)
 
     Returns
     -------

@@ -752,7 +752,10 @@ class Simulation:
                     f"values[{key!r}] has wrong units: expected {Quantity(1, dim=dim).dim!r}, got {val!r}",
                     get_dimensions(val), dim,
                 )
-            arr = np.asarray(val, dtype=float)
+            if type(val) is np.ndarray and val.dtype == dtype:
+                arr = val  # already the variable's type (e.g. float32 weights): no copies
+            else:
+                arr = np.asarray(val, dtype=float)
             if arr.size == 0:
                 raise ValueError(f"values[{key!r}] is empty")
             if not np.all(np.isfinite(arr)):
@@ -775,7 +778,7 @@ class Simulation:
                 param.check(Quantity(arr, dim=dim), owner=f"values[{key!r}]")
             with np.errstate(over="ignore"):
                 converted = arr.astype(dtype, copy=False)
-            if converted.dtype.kind == "f" and not np.all(np.isfinite(converted)):
+            if converted is not arr and converted.dtype.kind == "f" and not np.all(np.isfinite(converted)):
                 raise ValueError(f"values[{key!r}] is outside the range of {converted.dtype} "
                                  f"(largest magnitude {np.finfo(converted.dtype).max:.3g}), "
                                  "the network's float type")
