@@ -296,7 +296,7 @@ def _gated_pre(n):
 
 def test_row_gated_rows_are_skipped_and_change_nothing(standalone, build_standalone):
     """connect_dense(row_gate='gate'): rows whose gate is 0 are skipped in the update,
-    in the sums onto post (rows taken one at a time) and onto pre. Updates and sums
+    in the sums onto post (open rows taken four at a time) and onto pre. Updates and sums
     onto post equal the dense path without skipping bit for bit, and stock Brian
     (every row, indirect indices) to rounding: stock code is compiled with
     -ffast-math, whose re-association of ``eta*err*r*gate`` products differs by an
@@ -339,6 +339,8 @@ def test_row_gated_rows_are_skipped_and_change_nothing(standalone, build_standal
         assert len(sums) == 2
         for name, code in sums.items():
             assert ("_dense_dot +=" in code) == name.endswith("fb_pre_codeobject"), name
+            # the sum onto post takes the open rows four at a time
+            assert ("_dense_r4[_dense_b4]" in code) == name.endswith("v_post_codeobject"), name
         np.testing.assert_array_equal(pre.fb3[:] != 0, pre.gate[:] != 0)  # closed: 0
         assert _max_rel_diff(pre.fb[:], pre.fb3[:]) <= 1e-12, shape
 

@@ -138,6 +138,19 @@
         {{ dense.summed_block_loop('_dense_peel', '_N_post', _target_var_array) }}
     }
     for (int _dense_pre = _dense_pre0; _dense_pre < _N_pre; _dense_pre++)
+    {% elif _dense_target_idx == '_dense_post' and _target_var_array not in vector_code and _dense_row_gate and not _dense_blocks %}
+    // Open rows four at a time (as above, over the list of open rows): a
+    // DGN gate projection adds ~150 rows of 10 000 into one target array.
+    int _dense_k = 0;
+    for (; _dense_k + 4 <= _dense_n_rows; _dense_k += 4)
+    {
+        const int _dense_r4[4] = {_dense_rows[_dense_k], _dense_rows[_dense_k + 1],
+                                  _dense_rows[_dense_k + 2], _dense_rows[_dense_k + 3]};
+        {{ dense.dense_peel(_dense_align_array, '_dense_r4[0] * _N_post') }}
+        {{ dense.summed_gated_block_loop('0', '_dense_peel', _target_var_array) }}
+        {{ dense.summed_gated_block_loop('_dense_peel', '_N_post', _target_var_array) }}
+    }
+    for (; _dense_k < _dense_n_rows; _dense_k++)
     {% else %}
     {{ dense.row_for() }}
     {% endif %}
