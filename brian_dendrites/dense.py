@@ -102,7 +102,6 @@ __all__ = [
     "verify_dense_order",
     "apply_dense",
     "batch_size_of",
-    "blocks_of",
     "dense_order",
     "batched_objects",
     "batch_mean",
@@ -808,26 +807,6 @@ def connect_dense(synapses, batch_size=1, row_gate=None, write_gate=None, blocks
     if blocks > 1:
         _DENSE_BLOCKS[synapses] = blocks
     return synapses
-
-
-def blocks_of(synapses):
-    """Diagonal blocks of a dense projection (1 unless `connect_dense` had ``blocks > 1``).
-
-    Parameters
-    ----------
-    synapses : `~brian2.synapses.synapses.Synapses`
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    TypeError
-        If ``synapses`` is not a `Synapses` object.
-    """
-    _check_synapses(synapses)
-    return _DENSE_BLOCKS.get(synapses, 1)
 
 
 def dense_order(synapses):

@@ -28,7 +28,6 @@ from brian2 import (
 from brian_dendrites.dense import (
     DenseCPPStandaloneCodeObject,
     apply_dense,
-    blocks_of,
     connect_dense,
     dense_order,
     is_all_to_all,
@@ -407,11 +406,12 @@ def test_block_diagonal_validation_and_order():
     with pytest.raises(ValueError, match="blocks"):
         connect_dense(Synapses(pre, post, "w : 1"), blocks=0)
     syn = connect_dense(Synapses(pre, post, "w : 1"), blocks=2)
-    assert blocks_of(syn) == 2 and is_all_to_all(syn)
+    assert is_all_to_all(syn)
     i, j = dense_order(syn)
     assert i.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert j.tolist() == [0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3]
-    assert blocks_of(connect_dense(Synapses(pre, post, "w : 1"))) == 1
+    i, j = dense_order(connect_dense(Synapses(pre, post, "w : 1")))  # all pairs
+    assert i.tolist() == list(np.arange(24) // 4) and j.tolist() == list(np.arange(24) % 4)
 
 
 @pytest.mark.parametrize("eqs, match", [

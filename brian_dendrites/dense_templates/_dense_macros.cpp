@@ -201,34 +201,17 @@ for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 }
 {% endmacro %}
 
-{% macro summed_block_loop(first, last, target) %}
-for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
-{
-    auto _dense_acc = {{target}}[_dense_post + {{_target_start}}];
-    for (int _dense_k = 0; _dense_k < 4; _dense_k++)
-    {
-        const int _dense_pre = _dense_pre0 + _dense_k;
-        const int _idx = _dense_pre * _N_post + _dense_post;
-        // vector code
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-        _dense_acc += _synaptic_var;
-    }
-    {{target}}[_dense_post + {{_target_start}}] = _dense_acc;
-}
-{% endmacro %}
-
-{% macro summed_gated_block_loop(first, last, target) %}
-{# Four open rows (_dense_r4, in increasing order) at a time onto the
-   postsynaptic elements: each target element is loaded once, receives the
-   four rows' terms in increasing synapse order (as the stock loop adds
-   them, the closed rows' zero terms left out) and is stored once. #}
+{% macro summed_block_loop(first, last, target, pre='_dense_pre0 + _dense_b4') %}
+{# Four rows at a time onto the postsynaptic elements: each target element is
+   loaded once, receives the four rows' terms in increasing synapse order (as
+   in the stock loop) and is stored once.  ``pre``: the row of the _dense_b4-th
+   term (four consecutive rows, or four open rows of a row gate, _dense_r4). #}
 for (int _dense_post = {{first}}; _dense_post < {{last}}; _dense_post++)
 {
     auto _dense_acc = {{target}}[_dense_post + {{_target_start}}];
     for (int _dense_b4 = 0; _dense_b4 < 4; _dense_b4++)
     {
-        const int _dense_pre = _dense_r4[_dense_b4];
+        const int _dense_pre = {{pre}};
         const int _idx = _dense_pre * _N_post + _dense_post;
         // vector code
         const size_t _vectorisation_idx = _idx;

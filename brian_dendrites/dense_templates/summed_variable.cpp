@@ -147,8 +147,8 @@
         const int _dense_r4[4] = {_dense_rows[_dense_k], _dense_rows[_dense_k + 1],
                                   _dense_rows[_dense_k + 2], _dense_rows[_dense_k + 3]};
         {{ dense.dense_peel(_dense_align_array, '_dense_r4[0] * _N_post') }}
-        {{ dense.summed_gated_block_loop('0', '_dense_peel', _target_var_array) }}
-        {{ dense.summed_gated_block_loop('_dense_peel', '_N_post', _target_var_array) }}
+        {{ dense.summed_block_loop('0', '_dense_peel', _target_var_array, '_dense_r4[_dense_b4]') }}
+        {{ dense.summed_block_loop('_dense_peel', '_N_post', _target_var_array, '_dense_r4[_dense_b4]') }}
     }
     for (; _dense_k < _dense_n_rows; _dense_k++)
     {% else %}
